@@ -18,23 +18,23 @@
 namespace f2sc {
 
 enum class Errc {
-  kInvalidArgument,   // a malformed request from the caller
-  kNoRanges,          // copy request without source ranges
-  kEmptyRange,        // a copy range of zero blocks
-  kOutOfRange,        // an address past the end of the device
-  kAddressOverflow,   // lba + blocks wraps around 64 bits
-  kOverlap,           // a copy source overlaps the destination
-  kMisaligned,        // a buffer that is not a whole number of blocks
-  kNotSupported,      // the device cannot do this (e.g. copy offload)
-  kIoError,           // the device failed the operation
-  kNoSpace,           // out of space
-  kCorrupt,           // on-disk structure failed validation
-  kNotFound,          // no such object
-  kExists,            // object already exists
-  kBusy,              // resource in use
-  kReadOnly,          // write on a read-only object
-  kPowerCut,          // the (simulated) device lost power
-  kInternal,          // a broken invariant inside f2sc
+  kInvalidArgument,  // a malformed request from the caller
+  kNoRanges,         // copy request without source ranges
+  kEmptyRange,       // a copy range of zero blocks
+  kOutOfRange,       // an address past the end of the device
+  kAddressOverflow,  // lba + blocks wraps around 64 bits
+  kOverlap,          // a copy source overlaps the destination
+  kMisaligned,       // a buffer that is not a whole number of blocks
+  kNotSupported,     // the device cannot do this (e.g. copy offload)
+  kIoError,          // the device failed the operation
+  kNoSpace,          // out of space
+  kCorrupt,          // on-disk structure failed validation
+  kNotFound,         // no such object
+  kExists,           // object already exists
+  kBusy,             // resource in use
+  kReadOnly,         // write on a read-only object
+  kPowerCut,         // the (simulated) device lost power
+  kInternal,         // a broken invariant inside f2sc
 };
 
 std::string_view errc_name(Errc code);
@@ -70,7 +70,9 @@ inline tl::unexpected<Error> fail(Errc code, std::string message) {
 inline tl::unexpected<Error> fail(Errc code, int sys_errno, std::string message) {
   return tl::unexpected(make_error(code, sys_errno, std::move(message)));
 }
-inline tl::unexpected<Error> fail(Error e) { return tl::unexpected(std::move(e)); }
+inline tl::unexpected<Error> fail(Error e) {
+  return tl::unexpected(std::move(e));
+}
 
 // Prefix an error's message with context ("reading superblock: ...").
 inline Error with_context(Error e, std::string_view context) {

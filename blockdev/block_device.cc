@@ -81,9 +81,8 @@ DeviceStats DeviceStats::operator-(const DeviceStats& b) const {
 
 struct BlockDevice::Counters {
   std::atomic<uint64_t> bytes_read{0}, bytes_written{0}, copy_descriptor_bytes{0};
-  std::atomic<uint64_t> read_commands{0}, write_commands{0}, flush_commands{0},
-      discard_commands{0}, copy_commands{0}, copy_ranges{0}, blocks_copied_in_device{0},
-      failed_commands{0};
+  std::atomic<uint64_t> read_commands{0}, write_commands{0}, flush_commands{0}, discard_commands{0},
+      copy_commands{0}, copy_ranges{0}, blocks_copied_in_device{0}, failed_commands{0};
 };
 
 BlockDevice::BlockDevice(std::string name, uint32_t block_size, uint64_t block_count,
@@ -109,8 +108,8 @@ BlockDevice::~BlockDevice() {
 
 Status BlockDevice::check_range(uint64_t lba, uint64_t blocks, const char* what) const {
   if (lba > UINT64_MAX - blocks) {
-    return fail(Errc::kAddressOverflow, std::string(what) + " " + range_text(lba, blocks) +
-                                            " on " + name_ + ": address overflows 64 bits");
+    return fail(Errc::kAddressOverflow, std::string(what) + " " + range_text(lba, blocks) + " on " +
+                                            name_ + ": address overflows 64 bits");
   }
   if (lba + blocks > block_count_) {
     return fail(Errc::kOutOfRange, std::string(what) + " " + range_text(lba, blocks) + " on " +
@@ -136,19 +135,18 @@ Status BlockDevice::check_command(const CopyCommand& command) const {
   }
   if (command.sources.empty()) return fail(Errc::kNoRanges, "copy command without ranges");
   if (command.sources.size() > l.hw_copy.max_copy_nr_ranges) {
-    return fail(Errc::kInvalidArgument,
-                "copy command with " + std::to_string(command.sources.size()) +
-                    " ranges exceeds the device limit of " +
-                    std::to_string(l.hw_copy.max_copy_nr_ranges));
+    return fail(Errc::kInvalidArgument, "copy command with " +
+                                            std::to_string(command.sources.size()) +
+                                            " ranges exceeds the device limit of " +
+                                            std::to_string(l.hw_copy.max_copy_nr_ranges));
   }
   uint64_t total = 0;
   for (const auto& r : command.sources) {
     if (r.blocks == 0) return fail(Errc::kEmptyRange, "copy command with an empty range");
     if (r.blocks > l.hw_copy.max_copy_range_sectors) {
-      return fail(Errc::kInvalidArgument,
-                  "copy range of " + std::to_string(r.blocks) +
-                      " blocks exceeds the device limit of " +
-                      std::to_string(l.hw_copy.max_copy_range_sectors));
+      return fail(Errc::kInvalidArgument, "copy range of " + std::to_string(r.blocks) +
+                                              " blocks exceeds the device limit of " +
+                                              std::to_string(l.hw_copy.max_copy_range_sectors));
     }
     if (auto s = check_range(r.lba, r.blocks, "copy source"); !s) return s;
     total += r.blocks;
@@ -263,7 +261,9 @@ Status BlockDevice::discard(uint64_t lba, uint64_t blocks) {
   return s;
 }
 
-Result<CopyResult> BlockDevice::copy(const CopyRequest& request) { return engine_->run(request); }
+Result<CopyResult> BlockDevice::copy(const CopyRequest& request) {
+  return engine_->run(request);
+}
 
 // ---- limits and stats -------------------------------------------------------------------
 
@@ -286,17 +286,16 @@ Status BlockDevice::set_copy_limits(const CopyLimits& l) {
   std::lock_guard lock(limits_mu_);
   auto check = [&](uint64_t value, uint64_t hw, const char* knob) -> Status {
     if (value == 0 || value > hw) {
-      return fail(Errc::kInvalidArgument, std::string(knob) + "=" + std::to_string(value) +
-                                              " on " + name_ + ": must be between 1 and " +
+      return fail(Errc::kInvalidArgument, std::string(knob) + "=" + std::to_string(value) + " on " +
+                                              name_ + ": must be between 1 and " +
                                               std::to_string(hw) + " (the hardware limit)");
     }
     return {};
   };
-  if (auto s = check(l.max_copy_sectors, limits_.hw_copy.max_copy_sectors, "max_copy_sectors");
-      !s)
+  if (auto s = check(l.max_copy_sectors, limits_.hw_copy.max_copy_sectors, "max_copy_sectors"); !s)
     return s;
-  if (auto s = check(l.max_copy_nr_ranges, limits_.hw_copy.max_copy_nr_ranges,
-                     "max_copy_nr_ranges");
+  if (auto s =
+          check(l.max_copy_nr_ranges, limits_.hw_copy.max_copy_nr_ranges, "max_copy_nr_ranges");
       !s)
     return s;
   if (auto s = check(l.max_copy_range_sectors, limits_.hw_copy.max_copy_range_sectors,
@@ -382,8 +381,7 @@ CopyCommandResult BlockDevice::do_copy(const CopyCommand& command) {
 void BlockDevice::do_read_async(uint64_t lba, std::span<std::byte> buf, IoCallback done) {
   post([this, lba, buf, done = std::move(done)] { done(do_read(lba, buf)); });
 }
-void BlockDevice::do_write_async(uint64_t lba, std::span<const std::byte> buf,
-                                 IoCallback done) {
+void BlockDevice::do_write_async(uint64_t lba, std::span<const std::byte> buf, IoCallback done) {
   post([this, lba, buf, done = std::move(done)] { done(do_write(lba, buf)); });
 }
 void BlockDevice::do_flush_async(IoCallback done) {
@@ -401,10 +399,10 @@ void BlockDevice::do_copy_async(const CopyCommand& command, CopyCommandCallback 
 Result<CopyResult> copy_between(BlockDevice& src, const CopyRequest& request, BlockDevice& dst) {
   if (&src == &dst) return dst.copy(request);
   if (src.block_size() != dst.block_size()) {
-    return fail(Errc::kInvalidArgument,
-                "copy from " + src.name() + " to " + dst.name() + ": block sizes differ (" +
-                    std::to_string(src.block_size()) + " vs " + std::to_string(dst.block_size()) +
-                    ")");
+    return fail(Errc::kInvalidArgument, "copy from " + src.name() + " to " + dst.name() +
+                                            ": block sizes differ (" +
+                                            std::to_string(src.block_size()) + " vs " +
+                                            std::to_string(dst.block_size()) + ")");
   }
   // Each side is checked against its own device. Two different devices cannot overlap,
   // unless they share a root; the rooted copy below validates again for that case.

@@ -148,8 +148,8 @@ std::unique_ptr<CopyEngine::Buffer> CopyEngine::take_buffer() {
     size_t bytes = buffer_bytes_;
     void* p = nullptr;
     if (bytes <= allocation_limit_) {
-      p = std::aligned_alloc(kBufferAlignment, (bytes + kBufferAlignment - 1) /
-                                                   kBufferAlignment * kBufferAlignment);
+      p = std::aligned_alloc(kBufferAlignment,
+                             (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment);
     }
     if (p != nullptr) return std::make_unique<Buffer>(static_cast<std::byte*>(p), bytes);
     if (bytes / 2 < kMinBufferBytes) return nullptr;
@@ -195,10 +195,10 @@ Status CopyEngine::set_options(const CopyEngineOptions& options) {
     return fail(Errc::kInvalidArgument, "copy engine queue depth must be at least 1");
   }
   if (options.emulation_buffer_bytes < device_.block_size()) {
-    return fail(Errc::kInvalidArgument,
-                "emulation buffer of " + std::to_string(options.emulation_buffer_bytes) +
-                    " bytes is smaller than one block (" + std::to_string(device_.block_size()) +
-                    " bytes)");
+    return fail(Errc::kInvalidArgument, "emulation buffer of " +
+                                            std::to_string(options.emulation_buffer_bytes) +
+                                            " bytes is smaller than one block (" +
+                                            std::to_string(device_.block_size()) + " bytes)");
   }
   std::lock_guard lock(mu_);
   options_ = options;
@@ -235,9 +235,8 @@ void CopyEngine::run_async(CopyRequest request, CopyCallback done) {
   std::call_once(async_once_, [&] {
     async_workers_ = std::make_unique<IoWorkers>(std::max(1u, options().async_threads));
   });
-  async_workers_->post([this, request = std::move(request), done = std::move(done)] {
-    done(run(request));
-  });
+  async_workers_->post(
+      [this, request = std::move(request), done = std::move(done)] { done(run(request)); });
 }
 
 Result<CopyResult> CopyEngine::offload(const CopyRequest& request, const CopyLimits& limits,
@@ -260,8 +259,8 @@ Result<CopyResult> CopyEngine::offload(const CopyRequest& request, const CopyLim
     device_.copy_command_async(command, [&, cmd = &command](CopyCommandResult r) {
       {
         std::lock_guard lock(mu);
-        const size_t done = r.status ? cmd->sources.size()
-                                     : std::min<size_t>(r.ranges_done, cmd->sources.size());
+        const size_t done =
+            r.status ? cmd->sources.size() : std::min<size_t>(r.ranges_done, cmd->sources.size());
         uint64_t dst = cmd->dst;
         for (size_t i = 0; i < cmd->sources.size(); ++i) {
           const CopyRange& src = cmd->sources[i];

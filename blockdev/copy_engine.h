@@ -28,9 +28,9 @@
 namespace f2sc::blockdev {
 
 struct CopyEngineOptions {
-  unsigned queue_depth = 8;                      // commands or chunks in flight per copy
+  unsigned queue_depth = 8;                         // commands or chunks in flight per copy
   size_t emulation_buffer_bytes = size_t{1} << 20;  // per in-flight emulation chunk
-  unsigned async_threads = 2;                    // threads that run copy_async() jobs
+  unsigned async_threads = 2;                       // threads that run copy_async() jobs
 };
 
 // Checks source ranges alone: at least one, none empty, no overflow, all inside a device of

@@ -47,7 +47,9 @@ FaultDevice::FaultDevice(BlockDevice& inner)
                   inner.limits().copy_offload_supported, inner.limits().hw_copy),
       inner_(inner) {}
 
-FaultDevice::~FaultDevice() { stop_workers(); }
+FaultDevice::~FaultDevice() {
+  stop_workers();
+}
 
 void FaultDevice::add_rule(const FaultRule& rule) {
   std::lock_guard lock(mu_);

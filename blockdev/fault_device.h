@@ -36,13 +36,13 @@ enum FaultOp : unsigned {
 };
 
 struct FaultRule {
-  unsigned ops = kFaultAll;          // FaultOp mask
-  uint64_t first_lba = 0;            // the operation touches [first_lba, last_lba]
+  unsigned ops = kFaultAll;  // FaultOp mask
+  uint64_t first_lba = 0;    // the operation touches [first_lba, last_lba]
   uint64_t last_lba = UINT64_MAX;
-  uint64_t skip = 0;                 // matching operations that pass before the first fault
-  uint64_t count = UINT64_MAX;       // faults to inject, then the rule is spent
+  uint64_t skip = 0;            // matching operations that pass before the first fault
+  uint64_t count = UINT64_MAX;  // faults to inject, then the rule is spent
   Error error = make_error(Errc::kIoError, "injected media error");
-  uint32_t copy_ranges_done = 0;     // copy: ranges really copied before failing (DW0)
+  uint32_t copy_ranges_done = 0;  // copy: ranges really copied before failing (DW0)
 };
 
 struct PowerCutPlan {

@@ -16,11 +16,14 @@ namespace {
 
 constexpr size_t kDirectAlignment = 4096;
 
-bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kDirectAlignment == 0; }
+bool aligned(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % kDirectAlignment == 0;
+}
 
 // A heap buffer aligned for O_DIRECT, for callers whose buffers are not.
 struct BounceBuffer {
-  explicit BounceBuffer(size_t n) : data(static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, n))) {}
+  explicit BounceBuffer(size_t n)
+      : data(static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, n))) {}
   ~BounceBuffer() { std::free(data); }
   std::byte* data;
 };
@@ -70,12 +73,12 @@ Result<std::unique_ptr<FileDevice>> FileDevice::open(const std::string& path,
                                             std::to_string(o.block_size) + "-byte block size");
   }
   bool offload = o.copy_offload_supported && !is_block && !o.read_only && probe_copy_file_range(fd);
-  return std::unique_ptr<FileDevice>(new FileDevice(path, fd, is_block, o.direct, o.read_only, o,
-                                                    bytes / o.block_size, offload));
+  return std::unique_ptr<FileDevice>(
+      new FileDevice(path, fd, is_block, o.direct, o.read_only, o, bytes / o.block_size, offload));
 }
 
-FileDevice::FileDevice(std::string path, int fd, bool is_block_device, bool direct,
-                       bool read_only, const FileDeviceOptions& o, uint64_t blocks, bool offload)
+FileDevice::FileDevice(std::string path, int fd, bool is_block_device, bool direct, bool read_only,
+                       const FileDeviceOptions& o, uint64_t blocks, bool offload)
     : BlockDevice("file:" + path, o.block_size, blocks, offload, o.hw_copy_limits),
       path_(std::move(path)),
       fd_(fd),
@@ -104,7 +107,8 @@ Status FileDevice::do_read(uint64_t lba, std::span<std::byte> buf) {
     ssize_t n = pread(fd_, into + done, buf.size() - done, base + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return tl::unexpected(sys_error(errno, "read of " + path_ + " at block " + std::to_string(lba)));
+      return tl::unexpected(
+          sys_error(errno, "read of " + path_ + " at block " + std::to_string(lba)));
     }
     if (n == 0) {
       return fail(Errc::kIoError, "read of " + path_ + " at block " + std::to_string(lba) +
@@ -174,9 +178,9 @@ CopyCommandResult FileDevice::do_copy(const CopyCommand& command) {
       ssize_t n = copy_file_range(fd_, &in, fd_, &out, left, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        Error e = n < 0 ? sys_error(errno, "copy_file_range in " + path_)
-                        : make_error(Errc::kIoError, "copy_file_range in " + path_ +
-                                                         " made no progress");
+        Error e =
+            n < 0 ? sys_error(errno, "copy_file_range in " + path_)
+                  : make_error(Errc::kIoError, "copy_file_range in " + path_ + " made no progress");
         return {tl::unexpected(std::move(e)), static_cast<uint32_t>(i)};
       }
       left -= static_cast<size_t>(n);

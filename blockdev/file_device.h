@@ -16,7 +16,7 @@ namespace f2sc::blockdev {
 
 struct FileDeviceOptions {
   uint32_t block_size = 4096;
-  bool direct = false;     // O_DIRECT
+  bool direct = false;  // O_DIRECT
   bool read_only = false;
   bool copy_offload_supported = true;  // false: never offload even where possible
   CopyLimits hw_copy_limits{65536, 256, 65536};

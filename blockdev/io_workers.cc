@@ -16,7 +16,9 @@ IoWorkers::IoWorkers(unsigned threads) {
   }
 }
 
-IoWorkers::~IoWorkers() { stop(); }
+IoWorkers::~IoWorkers() {
+  stop();
+}
 
 void IoWorkers::post(std::function<void()> job) {
   if (stopped_ || threads_.empty()) {

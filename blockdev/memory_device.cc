@@ -9,8 +9,7 @@ namespace f2sc::blockdev {
 
 Result<std::unique_ptr<MemoryDevice>> MemoryDevice::create(const MemoryDeviceOptions& o) {
   if (o.block_size < 512 || (o.block_size & (o.block_size - 1)) != 0) {
-    return fail(Errc::kInvalidArgument, "memory device block size " +
-                                            std::to_string(o.block_size) +
+    return fail(Errc::kInvalidArgument, "memory device block size " + std::to_string(o.block_size) +
                                             " is not a power of two >= 512");
   }
   if (o.block_count == 0) return fail(Errc::kInvalidArgument, "memory device of zero blocks");
@@ -18,8 +17,8 @@ Result<std::unique_ptr<MemoryDevice>> MemoryDevice::create(const MemoryDeviceOpt
     return fail(Errc::kInvalidArgument, "memory device size overflows the address space");
   }
   const size_t bytes = o.block_count * o.block_size;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return tl::unexpected(sys_error(errno, "mmap of the memory device"));
   return std::unique_ptr<MemoryDevice>(new MemoryDevice(o, static_cast<std::byte*>(p), bytes));
 }
@@ -46,15 +45,17 @@ Status MemoryDevice::do_write(uint64_t lba, std::span<const std::byte> buf) {
   return {};
 }
 
-Status MemoryDevice::do_flush() { return {}; }
+Status MemoryDevice::do_flush() {
+  return {};
+}
 
 Status MemoryDevice::do_discard(uint64_t lba, uint64_t blocks) {
   // Give whole pages back to the kernel (they read as zeros); zero the edges by hand.
   std::byte* begin = at(lba);
   std::byte* end = at(lba + blocks);
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  auto* first_page = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(begin) + page - 1) &
-                                                  ~(page - 1));
+  auto* first_page =
+      reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(begin) + page - 1) & ~(page - 1));
   auto* last_page = reinterpret_cast<std::byte*>(reinterpret_cast<uintptr_t>(end) & ~(page - 1));
   if (first_page < last_page &&
       madvise(first_page, static_cast<size_t>(last_page - first_page), MADV_DONTNEED) == 0) {

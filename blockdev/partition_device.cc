@@ -37,7 +37,9 @@ Status PartitionDevice::do_read(uint64_t lba, std::span<std::byte> buf) {
 Status PartitionDevice::do_write(uint64_t lba, std::span<const std::byte> buf) {
   return parent_.write(lba + first_, buf);
 }
-Status PartitionDevice::do_flush() { return parent_.flush(); }
+Status PartitionDevice::do_flush() {
+  return parent_.flush();
+}
 Status PartitionDevice::do_discard(uint64_t lba, uint64_t blocks) {
   return parent_.discard(lba + first_, blocks);
 }
@@ -48,7 +50,9 @@ void PartitionDevice::do_write_async(uint64_t lba, std::span<const std::byte> bu
                                      IoCallback done) {
   parent_.write_async(lba + first_, buf, std::move(done));
 }
-void PartitionDevice::do_flush_async(IoCallback done) { parent_.flush_async(std::move(done)); }
+void PartitionDevice::do_flush_async(IoCallback done) {
+  parent_.flush_async(std::move(done));
+}
 void PartitionDevice::do_discard_async(uint64_t lba, uint64_t blocks, IoCallback done) {
   parent_.discard_async(lba + first_, blocks, std::move(done));
 }

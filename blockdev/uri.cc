@@ -59,24 +59,39 @@ Result<CommonOptions> take_common(std::map<std::string, std::string>& opts) {
   };
   Status s = get("bs", [&](uint64_t v) -> Status {
     if (v < 512 || v > 65536 || (v & (v - 1)) != 0) {
-      return fail(Errc::kInvalidArgument,
-                  "option bs=" + std::to_string(v) + ": block size must be a power of two in 512..65536");
+      return fail(Errc::kInvalidArgument, "option bs=" + std::to_string(v) +
+                                              ": block size must be a power of two in 512..65536");
     }
     c.block_size = static_cast<uint32_t>(v);
     return {};
   });
-  if (s) s = get("copy", [&](uint64_t v) -> Status { c.copy_supported = v != 0; return {}; });
-  if (s) s = get("offload", [&](uint64_t v) -> Status { c.offload_on = v != 0; return {}; });
-  if (s) s = get("workers", [&](uint64_t v) -> Status { c.workers = v; return {}; });
-  if (s) s = get("max_copy_sectors", [&](uint64_t v) -> Status {
+  if (s)
+    s = get("copy", [&](uint64_t v) -> Status {
+      c.copy_supported = v != 0;
+      return {};
+    });
+  if (s)
+    s = get("offload", [&](uint64_t v) -> Status {
+      c.offload_on = v != 0;
+      return {};
+    });
+  if (s)
+    s = get("workers", [&](uint64_t v) -> Status {
+      c.workers = v;
+      return {};
+    });
+  if (s)
+    s = get("max_copy_sectors", [&](uint64_t v) -> Status {
       c.limits.max_copy_sectors = v;
       return positive("max_copy_sectors", v);
     });
-  if (s) s = get("max_copy_nr_ranges", [&](uint64_t v) -> Status {
+  if (s)
+    s = get("max_copy_nr_ranges", [&](uint64_t v) -> Status {
       c.limits.max_copy_nr_ranges = static_cast<uint32_t>(v);
       return positive("max_copy_nr_ranges", v);
     });
-  if (s) s = get("max_copy_range_sectors", [&](uint64_t v) -> Status {
+  if (s)
+    s = get("max_copy_range_sectors", [&](uint64_t v) -> Status {
       c.limits.max_copy_range_sectors = v;
       return positive("max_copy_range_sectors", v);
     });
@@ -105,11 +120,24 @@ Result<uint64_t> parse_size(std::string_view text) {
   }
   if (!digits.empty()) {
     switch (digits.back()) {
-      case 'k': case 'K': mult = 1ull << 10; break;
-      case 'm': case 'M': mult = 1ull << 20; break;
-      case 'g': case 'G': mult = 1ull << 30; break;
-      case 't': case 'T': mult = 1ull << 40; break;
-      default: break;
+      case 'k':
+      case 'K':
+        mult = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        mult = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        mult = 1ull << 30;
+        break;
+      case 't':
+      case 'T':
+        mult = 1ull << 40;
+        break;
+      default:
+        break;
     }
     if (mult != 1) digits.remove_suffix(1);
   }
