@@ -1,10 +1,13 @@
 #include "blockdev/uri.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <optional>
 
 #include "blockdev/file_device.h"
 #include "blockdev/memory_device.h"
+#include "blockdev/nvme_uri.h"
 
 namespace f2sc::blockdev {
 
@@ -160,11 +163,14 @@ Result<DeviceUri> parse_device_uri(std::string_view uri) {
     out.scheme = std::string(uri.substr(0, colon));
     rest = uri.substr(colon + 1);
   } else {
-    out.scheme = "file";  // a plain path
+    out.scheme = "file";  // a plain path; open_device() decides by the file type
+    out.plain_path = true;
   }
-  if (out.scheme != "mem" && out.scheme != "file") {
+  if (out.scheme != "mem" && out.scheme != "file" && out.scheme != "nvme-emu" &&
+      out.scheme != "nvme") {
     return fail(Errc::kInvalidArgument, "unknown device scheme '" + out.scheme + ":' in '" +
-                                            std::string(uri) + "' (known: mem:, file:)");
+                                            std::string(uri) +
+                                            "' (known: mem:, file:, nvme-emu:, nvme:)");
   }
   // Only URIs with a scheme carry options: a plain path may contain '?'.
   const size_t q = has_scheme ? rest.find('?') : std::string_view::npos;
@@ -193,6 +199,17 @@ Result<DeviceUri> parse_device_uri(std::string_view uri) {
 Result<std::unique_ptr<BlockDevice>> open_device(std::string_view text) {
   auto uri = parse_device_uri(text);
   if (!uri) return tl::unexpected(uri.error());
+  if (uri->plain_path) {
+    // A regular file is an image for the embedded NVMe controller; a Linux NVMe generic
+    // char device (/dev/ngXnY) is driven through passthrough; the rest stays a file device.
+    struct stat st;
+    if (stat(uri->target.c_str(), &st) == 0) {
+      const std::string base = uri->target.substr(uri->target.rfind('/') + 1);
+      if (S_ISREG(st.st_mode)) uri->scheme = "nvme-emu";
+      if (S_ISCHR(st.st_mode) && base.starts_with("ng")) uri->scheme = "nvme";
+    }
+  }
+  if (uri->scheme == "nvme-emu" || uri->scheme == "nvme") return open_nvme_uri(*uri);
   auto opts = uri->options;
   auto common = take_common(opts);
   if (!common) return tl::unexpected(common.error());

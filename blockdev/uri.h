@@ -2,7 +2,11 @@
 //
 //   mem:SIZE[?opts]     a MemoryDevice of SIZE bytes (suffixes K, M, G, T: powers of 1024)
 //   file:PATH[?opts]    a FileDevice on an image file or block device
-//   PATH                a plain path: as file:PATH
+//   nvme-emu:PATH[?opts], nvme-emu:mem:SIZE[?opts], nvme:/dev/ngXnY[?opts]
+//                       an NvmeDevice (nvme_uri.h lists their options)
+//   PATH                a plain path: a regular file opens as nvme-emu:PATH (the embedded
+//                       NVMe controller), a /dev/ngXnY char device as nvme:PATH, anything
+//                       else (a block device, a missing file) as file:PATH
 //
 // Options (query string, '&'-separated): bs=BYTES (block size, default 4096), copy=0 (a
 // device without copy offload), offload=0 (supported but switched off), direct=1 (file:
@@ -23,9 +27,10 @@
 namespace f2sc::blockdev {
 
 struct DeviceUri {
-  std::string scheme;  // "mem", "file"
-  std::string target;  // size for mem:, path for file:
+  std::string scheme;  // "mem", "file", "nvme-emu", "nvme"
+  std::string target;  // size for mem:, path for the others
   std::map<std::string, std::string> options;
+  bool plain_path = false;  // given without a scheme; open_device() picks one by file type
 };
 
 Result<DeviceUri> parse_device_uri(std::string_view uri);

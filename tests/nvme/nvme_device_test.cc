@@ -1,0 +1,307 @@
+// NvmeDevice over the EmulatedController: limits from Identify, offload with only descriptors
+// on the host interface, emulation when Copy is absent or switched off, byte-identical
+// results both ways, the wire splitting, and the fallback after a partial Copy failure.
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "blockdev/file_device.h"
+#include "blockdev/nvme_device.h"
+#include "blockdev/uri.h"
+#include "nvme_test_util.h"
+
+namespace f2sc::blockdev {
+namespace {
+
+using nvme::testing::TempImage;
+
+constexpr uint32_t kBs = 4096;
+
+std::unique_ptr<NvmeDevice> open_nvme(const std::string& uri) {
+  auto d = open_device(uri);
+  REQUIRE(d);
+  auto* nvme = dynamic_cast<NvmeDevice*>(d->get());
+  REQUIRE(nvme != nullptr);
+  d->release();
+  return std::unique_ptr<NvmeDevice>(nvme);
+}
+
+nvme::EmulatedController& emulated(NvmeDevice& d) {
+  return dynamic_cast<nvme::EmulatedController&>(d.controller());
+}
+
+std::vector<std::byte> snapshot(BlockDevice& d) {
+  std::vector<std::byte> out(d.size_bytes());
+  REQUIRE(d.read(0, out));
+  return out;
+}
+
+void fill(BlockDevice& d, uint64_t seed) {
+  REQUIRE(d.write(0, nvme::testing::random_bytes(d.size_bytes(), seed)));
+}
+
+void model_copy(std::vector<std::byte>& image, uint32_t bs, const CopyRequest& req) {
+  const std::vector<std::byte> before = image;
+  uint64_t dst = req.dst;
+  for (const CopyRange& r : req.sources) {
+    std::copy_n(before.begin() + static_cast<ptrdiff_t>(r.lba * bs), r.blocks * bs,
+                image.begin() + static_cast<ptrdiff_t>(dst * bs));
+    dst += r.blocks;
+  }
+}
+
+CopyRequest random_request(std::mt19937_64& rng, uint64_t blocks, unsigned max_ranges,
+                           uint64_t max_len) {
+  for (;;) {
+    CopyRequest req;
+    unsigned n = 1 + rng() % max_ranges;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      uint64_t len = 1 + rng() % max_len;
+      req.sources.push_back({rng() % (blocks - len + 1), len});
+      total += len;
+    }
+    if (total >= blocks) continue;
+    req.dst = rng() % (blocks - total + 1);
+    bool overlap = false;
+    for (const auto& r : req.sources) {
+      overlap = overlap || (r.lba < req.dst + total && req.dst < r.lba + r.blocks);
+    }
+    if (!overlap) return req;
+  }
+}
+
+TEST_CASE("NvmeDevice takes its geometry and copy limits from Identify") {
+  auto d = open_nvme("nvme-emu:mem:1M?mssrl=16&mcl=32&msrc=3");
+  CHECK(d->block_size() == 4096);
+  CHECK(d->block_count() == 256);
+  QueueLimits l = d->limits();
+  CHECK(l.copy_offload_supported);
+  CHECK(l.copy_offload);
+  CHECK(l.hw_copy == CopyLimits{32, 4, 16});  // MCL, MSRC+1, MSSRL
+  CHECK(d->max_transfer_blocks() == 128);     // MDTS 7 = 512 KiB
+
+  auto small = open_nvme("nvme-emu:mem:1M?lba=512&mdts=3");
+  CHECK(small->block_size() == 512);
+  CHECK(small->block_count() == 2048);
+  CHECK(small->max_transfer_blocks() == 64);                    // 32 KiB
+  CHECK(small->limits().hw_copy == CopyLimits{128, 128, 128});  // QEMU's defaults
+
+  auto none = open_nvme("nvme-emu:mem:1M?copy=0");
+  CHECK_FALSE(none->limits().copy_offload_supported);
+  CHECK_FALSE(none->set_copy_offload(true));
+  auto off = open_nvme("nvme-emu:mem:1M?offload=0");
+  CHECK(off->limits().copy_offload_supported);
+  CHECK_FALSE(off->limits().copy_offload);
+}
+
+TEST_CASE("NvmeDevice splits reads and writes to MDTS and discards with DSM") {
+  auto d = open_nvme("nvme-emu:mem:4M?mdts=3");  // 8 blocks per transfer
+  auto data = nvme::testing::random_bytes(100 * kBs, 1);
+  REQUIRE(d->write(3, data));
+  std::vector<std::byte> back(100 * kBs);
+  REQUIRE(d->read(3, back));
+  CHECK(back == data);
+  auto s = emulated(*d).stats();
+  CHECK(s.writes == 13);  // ceil(100 / 8)
+  CHECK(s.reads == 13);
+  REQUIRE(d->discard(10, 20));
+  REQUIRE(d->read(3, back));
+  CHECK(std::all_of(back.begin() + 7 * kBs, back.begin() + 27 * kBs,
+                    [](std::byte b) { return b == std::byte{0}; }));
+  CHECK(std::equal(back.begin() + 27 * kBs, back.end(), data.begin() + 27 * kBs));
+  CHECK(emulated(*d).stats().dsm == 1);
+  REQUIRE(d->flush());
+  CHECK(emulated(*d).stats().flushes == 1);
+}
+
+TEST_CASE("split_nvme_copy never exceeds MSSRL, MCL or MSRC and keeps the order") {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    CopyLimits limits{1 + rng() % 64, static_cast<uint32_t>(1 + rng() % 8), 1 + rng() % 20};
+    CopyCommand cmd;
+    cmd.dst = rng() % 1000;
+    for (int i = 0, n = 1 + rng() % 10; i < n; ++i)
+      cmd.sources.push_back({rng() % 5000, 1 + rng() % 70});
+    auto wire = split_nvme_copy(cmd, limits);
+    // Concatenating the pieces gives back the sources, destinations back to back.
+    uint64_t dst = cmd.dst;
+    size_t src = 0;
+    uint64_t consumed = 0;
+    for (const auto& c : wire) {
+      REQUIRE(!c.pieces.empty());
+      CHECK(c.pieces.size() <= limits.max_copy_nr_ranges);
+      CHECK(c.sdlba == dst);
+      uint64_t total = 0;
+      for (const auto& p : c.pieces) {
+        CHECK(p.blocks >= 1);
+        CHECK(p.blocks <= limits.max_copy_range_sectors);
+        REQUIRE(src < cmd.sources.size());
+        CHECK(p.source_index == src);
+        CHECK(p.lba == cmd.sources[src].lba + consumed);
+        consumed += p.blocks;
+        if (consumed == cmd.sources[src].blocks) {
+          ++src;
+          consumed = 0;
+        }
+        total += p.blocks;
+      }
+      CHECK(total <= limits.max_copy_sectors);
+      dst += total;
+    }
+    CHECK(src == cmd.sources.size());
+  }
+}
+
+// The property: for seeded random requests, offload, switched-off offload and a device
+// without Copy give the same bytes as the model; offload moves only descriptors.
+TEST_CASE("copies on NvmeDevice: offload carries only descriptors, results identical") {
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    INFO("seed " << seed);
+    constexpr uint64_t kBlocks = 512;
+    auto off = open_nvme("nvme-emu:mem:2M?mssrl=16&mcl=40&msrc=5");
+    auto switched = open_nvme("nvme-emu:mem:2M?mssrl=16&mcl=40&msrc=5&offload=0");
+    auto no_copy = open_nvme("nvme-emu:mem:2M?copy=0");
+    for (auto* d : {off.get(), switched.get(), no_copy.get()}) fill(*d, seed);
+    auto model = snapshot(*off);
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < 25; ++i) {
+      CopyRequest req = random_request(rng, kBlocks, 12, 40);
+      auto before = off->stats();
+      emulated(*off).reset_stats();
+      auto r1 = off->copy(req);
+      REQUIRE(r1);
+      CHECK(r1->blocks_offloaded == req.total_blocks());
+      CHECK(r1->blocks_emulated == 0);
+      auto delta = off->stats() - before;
+      CHECK(delta.bytes_read == 0);
+      CHECK(delta.bytes_written == 0);
+      CHECK(delta.copy_descriptor_bytes == delta.copy_ranges * 32);
+      // The controller's own view of its host link: the descriptors and nothing else.
+      auto wire = emulated(*off).stats();
+      CHECK(wire.bytes_to_host == 0);
+      CHECK(wire.bytes_to_device == wire.copy_ranges * 32);
+      CHECK(wire.errors == 0);  // no command broke MSSRL, MCL or MSRC
+      CHECK(wire.bytes_copied_in_device == req.total_blocks() * kBs);
+
+      for (auto* d : {switched.get(), no_copy.get()}) {
+        emulated(*d).reset_stats();
+        auto r = d->copy(req);
+        REQUIRE(r);
+        CHECK(r->blocks_emulated == req.total_blocks());
+        CHECK(emulated(*d).stats().copies == 0);
+        CHECK(emulated(*d).stats().bytes_to_host == req.total_blocks() * kBs);
+      }
+      model_copy(model, kBs, req);
+    }
+    CHECK(snapshot(*off) == model);
+    CHECK(snapshot(*switched) == model);
+    CHECK(snapshot(*no_copy) == model);
+  }
+}
+
+TEST_CASE("a partially failed Copy continues by emulation from the range DW0 names") {
+  auto d = open_nvme("nvme-emu:mem:1M?mssrl=16&mcl=64&msrc=7");
+  fill(*d, 21);
+  auto model = snapshot(*d);
+  CopyRequest req;
+  req.sources = {{0, 4}, {10, 6}, {30, 5}, {50, 3}};
+  req.dst = 100;
+  emulated(*d).inject_copy_fault(2, nvme::Status::error(nvme::StatusCodeType::kMediaError,
+                                                        nvme::kScUnrecoveredReadError, false));
+  auto before = d->stats();
+  auto r = d->copy(req);
+  REQUIRE(r);
+  CHECK(r->failed_commands == 1);
+  CHECK(r->blocks_offloaded == 10);  // ranges 0 and 1
+  CHECK(r->blocks_emulated == 8);    // ranges 2 and 3
+  CHECK(r->emulation_reason.find("Unrecovered Read Error") != std::string::npos);
+  CHECK((d->stats() - before).bytes_read == 8 * kBs);
+  model_copy(model, kBs, req);
+  CHECK(snapshot(*d) == model);
+}
+
+TEST_CASE("async copies on NvmeDevice run concurrently and all land") {
+  auto d = open_nvme("nvme-emu:mem:4M?mssrl=8&mcl=24&msrc=3&queues=2&workers=2");
+  fill(*d, 31);
+  auto model = snapshot(*d);
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = 8, failures = 0;
+  for (int i = 0; i < 8; ++i) {
+    CopyRequest req;
+    req.sources = {{uint64_t(i) * 20, 10}, {uint64_t(i) * 20 + 12, 5}};  // below block 160
+    req.dst = 200 + uint64_t(i) * 20;
+    model_copy(model, kBs, req);
+    d->copy_async(req, [&](Result<CopyResult> r) {
+      std::lock_guard lock(mu);
+      if (!r || r->blocks_offloaded != 15) failures++;
+      if (--pending == 0) cv.notify_one();
+    });
+  }
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return pending == 0; });
+  lock.unlock();
+  CHECK(failures == 0);
+  CHECK(snapshot(*d) == model);
+}
+
+TEST_CASE("a file-backed NvmeDevice: plain paths open nvme-emu, file: forces a FileDevice") {
+  TempImage img(64 * kBs);
+  {
+    auto plain = open_device(img.path());
+    REQUIRE(plain);
+    auto* nvme = dynamic_cast<NvmeDevice*>(plain->get());
+    REQUIRE(nvme != nullptr);
+    CHECK(nvme->name() == "nvme-emu:" + img.path());
+    fill(**plain, 41);
+    CopyRequest req;
+    req.sources = {{0, 8}, {20, 4}};
+    req.dst = 40;
+    auto model = snapshot(**plain);
+    auto r = (*plain)->copy(req);
+    REQUIRE(r);
+    CHECK(r->blocks_offloaded == 12);
+    model_copy(model, kBs, req);
+    REQUIRE((*plain)->flush());
+    CHECK(snapshot(**plain) == model);
+  }
+  auto forced = open_device("file:" + img.path());
+  REQUIRE(forced);
+  CHECK(dynamic_cast<FileDevice*>(forced->get()) != nullptr);
+  auto lba512 = open_device("nvme-emu:" + img.path() + "?lba=512");
+  REQUIRE(lba512);
+  CHECK((*lba512)->block_count() == 64 * 8);
+  // Paths that are not regular files keep their old behaviour.
+  auto missing = open_device("/nonexistent/f2sc.img");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("bad nvme-emu URIs fail with a clear message") {
+  struct Case {
+    const char* uri;
+    const char* says;
+  };
+  for (const Case& c : {Case{"nvme-emu:mem:1M?msrc=256", "between 0 and 255"},
+                        Case{"nvme-emu:mem:1M?mssrl=0", "between 1 and 65535"},
+                        Case{"nvme-emu:mem:1M?lba=1024", "512 or 4096"},
+                        Case{"nvme-emu:mem:1M?link=pcie9", "unknown link"},
+                        Case{"nvme-emu:mem:1M?latency_us=5", "needs link="},
+                        Case{"nvme-emu:mem:1M?frob=1", "unknown option 'frob'"},
+                        Case{"nvme-emu:mem:1000", "not a positive multiple"},
+                        Case{"nvme-emu:/nonexistent/x.img", "cannot open"},
+                        Case{"nvmx:/dev/ng0n1", "unknown device scheme"}}) {
+    INFO(c.uri);
+    auto d = open_device(c.uri);
+    REQUIRE_FALSE(d);
+    CHECK(d.error().message.find(c.says) != std::string::npos);
+  }
+  auto timed = open_device("nvme-emu:mem:1M?link=tcp1g&copy_mibps=100&latency_us=7&delay=0");
+  REQUIRE(timed);
+}
+
+}  // namespace
+}  // namespace f2sc::blockdev
