@@ -45,7 +45,8 @@ void set_text(char* field, size_t size, const std::string& text) {
 struct EmulatedController::Traffic {
   uint64_t to_device = 0;
   uint64_t to_host = 0;
-  uint64_t copied = 0;
+  uint64_t copied = 0;  // bytes copied inside the device
+  uint64_t media = 0;   // bytes read or written on the media
 };
 
 struct EmulatedController::Job {
@@ -170,7 +171,7 @@ void EmulatedController::serve(Queue& q) {
     k.bytes_copied.fetch_add(t.copied, std::memory_order_relaxed);
     if (!c.status.ok()) k.errors.fetch_add(1, std::memory_order_relaxed);
     if (timing_) {
-      uint64_t at = timing_->schedule(job.arrival_ns, t.to_device, t.to_host, t.copied);
+      uint64_t at = timing_->schedule(job.arrival_ns, t.to_device, t.media, t.to_host);
       if (timing_->options().delay_completions) {
         // Hold the completion until the command's simulated duration has passed for real.
         uint64_t due = job.submitted_ns + (at - std::min(at, job.arrival_ns));
@@ -238,7 +239,7 @@ Completion EmulatedController::read(const SubmissionEntry& e, std::span<std::byt
   }
   if (data.size() < bytes) return done_with(kInvalidField);
   if (!store_->read(slba * options_.lba_size, data.first(bytes))) return done_with(kReadError);
-  t.to_host = bytes;
+  t.to_host = t.media = bytes;
   return done_ok();
 }
 
@@ -252,7 +253,7 @@ Completion EmulatedController::write(const SubmissionEntry& e, std::span<const s
     return done_with(kInvalidField);
   }
   if (data.size() < bytes) return done_with(kInvalidField);
-  t.to_device = bytes;
+  t.to_device = t.media = bytes;
   if (!store_->write(slba * options_.lba_size, data.first(bytes))) return done_with(kWriteFault);
   return done_ok();
 }
@@ -339,6 +340,7 @@ Completion EmulatedController::copy(const SubmissionEntry& e, std::span<const st
       return done_with(kInternal, static_cast<uint32_t>(i));
     }
     t.copied += ranges[i].blocks * bs;
+    t.media += 2 * ranges[i].blocks * bs;
     dst += ranges[i].blocks;
   }
   return done_ok();

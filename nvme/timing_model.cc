@@ -27,6 +27,39 @@ Result<TimingOptions> link_preset(std::string_view name) {
   return o;
 }
 
+uint64_t Calendar::book(uint64_t ready, uint64_t duration) {
+  uint64_t start = std::max(ready, floor_);
+  if (duration == 0) return start;
+  auto it = busy_.upper_bound(start);
+  if (it != busy_.begin() && std::prev(it)->second > start) start = std::prev(it)->second;
+  while (it != busy_.end() && it->first < start + duration) {
+    start = std::max(start, it->second);
+    ++it;
+  }
+  uint64_t end = start + duration;
+  // Insert [start, end), merging with a neighbour that touches it.
+  auto next = busy_.lower_bound(start);
+  if (next != busy_.end() && next->first == end) {
+    end = next->second;
+    next = busy_.erase(next);
+  }
+  if (next != busy_.begin() && std::prev(next)->second == start) {
+    std::prev(next)->second = end;
+  } else {
+    busy_.emplace(start, end);
+  }
+  while (busy_.size() > kMaxIntervals) {
+    floor_ = std::max(floor_, busy_.begin()->second);
+    busy_.erase(busy_.begin());
+  }
+  return start + duration;
+}
+
+void Calendar::clear() {
+  busy_.clear();
+  floor_ = 0;
+}
+
 TimingModel::TimingModel(const TimingOptions& options) : options_(options) {}
 
 uint64_t TimingModel::transfer_ns(uint64_t bytes, double bytes_per_sec) {
@@ -34,26 +67,14 @@ uint64_t TimingModel::transfer_ns(uint64_t bytes, double bytes_per_sec) {
   return static_cast<uint64_t>(std::llround(static_cast<double>(bytes) * 1e9 / bytes_per_sec));
 }
 
-uint64_t TimingModel::schedule(uint64_t arrival, uint64_t to_device, uint64_t to_host,
-                               uint64_t copied) {
+uint64_t TimingModel::schedule(uint64_t arrival, uint64_t to_device, uint64_t media,
+                               uint64_t to_host) {
   std::lock_guard lock(mu_);
-  uint64_t link_end = arrival;
-  if (to_device > 0) {
-    to_device_free_ =
-        std::max(arrival, to_device_free_) + transfer_ns(to_device, options_.link_bytes_per_sec);
-    link_end = std::max(link_end, to_device_free_);
-  }
-  if (to_host > 0) {
-    to_host_free_ =
-        std::max(arrival, to_host_free_) + transfer_ns(to_host, options_.link_bytes_per_sec);
-    link_end = std::max(link_end, to_host_free_);
-  }
-  uint64_t end = link_end;
-  if (copied > 0) {
-    copy_free_ = std::max(link_end, copy_free_) + transfer_ns(copied, options_.copy_bytes_per_sec);
-    end = copy_free_;
-  }
-  const uint64_t completion = end + options_.latency_ns;
+  uint64_t t = arrival;
+  if (to_device > 0) t = to_device_.book(t, transfer_ns(to_device, options_.link_bytes_per_sec));
+  if (media > 0) t = media_.book(t, transfer_ns(media, 2 * options_.copy_bytes_per_sec));
+  if (to_host > 0) t = to_host_.book(t, transfer_ns(to_host, options_.link_bytes_per_sec));
+  const uint64_t completion = t + options_.latency_ns;
   last_completion_ = std::max(last_completion_, completion);
   return completion;
 }
@@ -75,7 +96,10 @@ uint64_t TimingModel::simulated_ns() const {
 
 void TimingModel::reset() {
   std::lock_guard lock(mu_);
-  to_device_free_ = to_host_free_ = copy_free_ = host_now_ = last_completion_ = 0;
+  to_device_.clear();
+  media_.clear();
+  to_host_.clear();
+  host_now_ = last_completion_ = 0;
 }
 
 }  // namespace f2sc::nvme
