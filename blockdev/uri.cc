@@ -196,19 +196,23 @@ Result<DeviceUri> parse_device_uri(std::string_view uri) {
   return out;
 }
 
-Result<std::unique_ptr<BlockDevice>> open_device(std::string_view text) {
+Result<DeviceUri> resolve_device_uri(std::string_view text) {
   auto uri = parse_device_uri(text);
-  if (!uri) return tl::unexpected(uri.error());
-  if (uri->plain_path) {
-    // A regular file is an image for the embedded NVMe controller; a Linux NVMe generic
-    // char device (/dev/ngXnY) is driven through passthrough; the rest stays a file device.
-    struct stat st;
-    if (stat(uri->target.c_str(), &st) == 0) {
-      const std::string base = uri->target.substr(uri->target.rfind('/') + 1);
-      if (S_ISREG(st.st_mode)) uri->scheme = "nvme-emu";
-      if (S_ISCHR(st.st_mode) && base.starts_with("ng")) uri->scheme = "nvme";
-    }
+  if (!uri || !uri->plain_path) return uri;
+  // A regular file is an image for the embedded NVMe controller; a Linux NVMe generic
+  // char device (/dev/ngXnY) is driven through passthrough; the rest stays a file device.
+  struct stat st;
+  if (stat(uri->target.c_str(), &st) == 0) {
+    const std::string base = uri->target.substr(uri->target.rfind('/') + 1);
+    if (S_ISREG(st.st_mode)) uri->scheme = "nvme-emu";
+    if (S_ISCHR(st.st_mode) && base.starts_with("ng")) uri->scheme = "nvme";
   }
+  return uri;
+}
+
+Result<std::unique_ptr<BlockDevice>> open_device(std::string_view text) {
+  auto uri = resolve_device_uri(text);
+  if (!uri) return tl::unexpected(uri.error());
   if (uri->scheme == "nvme-emu" || uri->scheme == "nvme") return open_nvme_uri(*uri);
   auto opts = uri->options;
   auto common = take_common(opts);

@@ -35,6 +35,9 @@ struct DeviceUri {
 
 Result<DeviceUri> parse_device_uri(std::string_view uri);
 
+// parse_device_uri(), then the plain-path rule: the scheme open_device() will really use.
+Result<DeviceUri> resolve_device_uri(std::string_view uri);
+
 // Parses "4096", "64K", "16M", "1G", "2T" (optionally with "iB" or "B"), in bytes.
 Result<uint64_t> parse_size(std::string_view text);
 

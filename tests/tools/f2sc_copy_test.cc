@@ -1,0 +1,135 @@
+// f2sc-copy as a user runs it: exit status, messages, JSON, and the image afterwards.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+Run run(const std::string& args) {
+  Run r;
+  std::string cmd = std::string(F2SC_COPY_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class Image {
+ public:
+  explicit Image(size_t blocks)
+      : path_("/tmp/f2sc-copy-test-" + std::to_string(getpid()) + ".img") {
+    std::mt19937_64 rng(blocks);
+    data_.resize(blocks * 4096);
+    for (auto& c : data_) c = static_cast<char>(rng());
+    std::ofstream(path_, std::ios::binary)
+        .write(data_.data(), static_cast<std::streamsize>(data_.size()));
+  }
+  ~Image() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+  std::string contents() const {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  // What the image must hold after copying `ranges` (block, count) to `dst`.
+  std::string expected(const std::vector<std::pair<size_t, size_t>>& ranges, size_t dst) const {
+    std::string out = data_;
+    for (auto [src, n] : ranges) {
+      std::copy_n(data_.begin() + static_cast<long>(src * 4096), n * 4096,
+                  out.begin() + static_cast<long>(dst * 4096));
+      dst += n;
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  std::string data_;
+};
+
+TEST_CASE("f2sc-copy copies ranges on every device kind, offloaded or emulated") {
+  for (const char* prefix : {"", "file:", "nvme-emu:"}) {
+    for (bool emulate : {false, true}) {
+      INFO("prefix '" << prefix << "' emulate " << emulate);
+      Image img(64);
+      auto r = run(std::string(prefix) + img.path() + " --dst 40 --range 3:5 --range 20:7 --json" +
+                   (emulate ? " --emulate" : ""));
+      REQUIRE(r.status == 0);
+      auto j = nlohmann::json::parse(r.out);
+      CHECK(j["blocks_copied"] == 12);
+      CHECK(j["path"] == (emulate ? "emulation" : "offload"));
+      if (emulate) {
+        CHECK(j["host_bytes"]["read"] == 12 * 4096);
+        CHECK(j["host_bytes"]["written"] == 12 * 4096);
+      } else {
+        CHECK(j["host_bytes"]["read"] == 0);
+        CHECK(j["host_bytes"]["written"] == 0);
+        CHECK(j["host_bytes"]["copy_descriptors"] == 64);
+      }
+      CHECK((img.contents() == img.expected({{3, 5}, {20, 7}}, 40)));
+    }
+  }
+}
+
+TEST_CASE("f2sc-copy prints a readable summary") {
+  Image img(32);
+  auto r = run(img.path() + " --dst 10 --range 0:4");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("copied 4 blocks") != std::string::npos);
+  CHECK(r.out.find("host bytes    32 (read 0, written 0, copy descriptors 32)") !=
+        std::string::npos);
+}
+
+TEST_CASE("f2sc-copy refuses bad requests with exit 2 and leaves the image alone") {
+  Image img(64);
+  const std::string before = img.contents();
+  struct Case {
+    std::string args, says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"--dst 10 --range 8:4", "overlaps the destination"},
+           {"--dst 62 --range 0:4", "ends past the device"},
+           {"--dst 10 --range 0:0", "is empty"},
+           {"--dst 10 --range 70:1", "ends past the device"},
+           {"--dst 10 --range 1:x", "must be non-negative integers"},
+           {"--dst 10 --range 5", "not of the form SRC:LEN"},
+           {"--dst 10 --range -1:2", "must be non-negative integers"},
+           {"--dst 10 --range 0:1 --block-size 1000", "512 or 4096"},
+           {"--dst 10", "--range is required"},
+           {"--dst 10 --range 0:1 --buffer 1X", "--buffer"},
+       }) {
+    INFO(c.args);
+    auto r = run(img.path() + " " + c.args);
+    CHECK(r.status == 2);
+    CHECK(r.out.find(c.says) != std::string::npos);
+    CHECK((img.contents() == before));
+  }
+  auto missing = run("/nonexistent/image --dst 1 --range 0:1");
+  CHECK(missing.status == 2);
+  CHECK(missing.out.find("cannot open /nonexistent/image") != std::string::npos);
+}
+
+TEST_CASE("f2sc-copy --help describes the device names and exits 0") {
+  auto r = run("--help");
+  CHECK(r.status == 0);
+  CHECK(r.out.find("--range") != std::string::npos);
+  CHECK(r.out.find("nvme-emu:PATH") != std::string::npos);
+}
+
+}  // namespace
