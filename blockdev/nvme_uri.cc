@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "blockdev/nvme_device.h"
+#include "nvme/passthru_controller.h"
 
 namespace f2sc::blockdev {
 
@@ -107,6 +108,26 @@ Result<std::unique_ptr<BlockDevice>> open_nvme_uri(const DeviceUri& uri) {
     auto o = emulated_controller_options(uri);
     if (!o) return tl::unexpected(o.error());
     auto c = nvme::EmulatedController::create(*o);
+    if (!c) return tl::unexpected(c.error());
+    controller = std::move(*c);
+  } else if (uri.scheme == "nvme") {
+    nvme::PassthruOptions po;
+    const struct {
+      const char* key;
+      uint64_t lo, hi;
+      std::function<void(uint64_t)> set;
+    } knobs[] = {
+        {"queues", 1, 64, [&](uint64_t v) { po.queues = static_cast<unsigned>(v); }},
+        {"depth", 1, 4096, [&](uint64_t v) { po.queue_depth = static_cast<unsigned>(v); }},
+        {"ioctl", 0, 1, [&](uint64_t v) { po.force_ioctl = v != 0; }},
+    };
+    for (const auto& k : knobs) {
+      auto v = take(opts, k.key, k.lo, k.hi);
+      if (!v) return tl::unexpected(v.error());
+      if (*v) k.set(**v);
+    }
+    if (auto s = reject_unknown(uri, opts); !s) return tl::unexpected(s.error());
+    auto c = nvme::PassthruController::open(uri.target, po);
     if (!c) return tl::unexpected(c.error());
     controller = std::move(*c);
   } else {
