@@ -80,7 +80,8 @@ Result<std::unique_ptr<NvmeDevice>> NvmeDevice::open(std::unique_ptr<nvme::Contr
                 name + ": unsupported LBA format (block size " + std::to_string(bs) + ")");
   }
   if (ns->nsze == 0) return fail(Errc::kInvalidArgument, name + ": the namespace is empty");
-  const bool copy_supported = (ctrl->oncs & nvme::kOncsCopy) != 0 &&
+  const bool write_protected = (ns->nsattr & 1) != 0;
+  const bool copy_supported = !write_protected && (ctrl->oncs & nvme::kOncsCopy) != 0 &&
                               (ctrl->ocfs & nvme::kOcfsFormat0) != 0 && ns->mssrl != 0 &&
                               ns->mcl != 0;
   CopyLimits limits{1, 1, 1};  // unused without offload
@@ -123,6 +124,7 @@ Error NvmeDevice::command_error(const char* what, uint64_t lba, const Result<Com
     code = Errc::kInvalidArgument;
   }
   if (s.sct == 1 && s.sc == nvme::kScCommandSizeLimitExceeded) code = Errc::kInvalidArgument;
+  if (s.sct == 0 && s.sc == nvme::kScNamespaceWriteProtected) code = Errc::kReadOnly;
   return make_error(code, where + ": " + nvme::describe(s) + ", DW0 " + std::to_string(r->dw0));
 }
 

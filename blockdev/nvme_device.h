@@ -4,12 +4,12 @@
 // Geometry and copy limits come from Identify: block size from the namespace's LBA format,
 // block count = NSZE, max_copy_nr_ranges = MSRC+1, max_copy_range_sectors = MSSRL,
 // max_copy_sectors = MCL; offload is supported iff ONCS bit 8 (Copy) and OCFS bit 0
-// (descriptor format 0h) are set. Reads and writes are split to MDTS and the 16-bit block
-// count, discards become Dataset Management deallocate, copies become Copy commands with
-// format-0h Source Range entries. A Copy is never sent beyond MSSRL/MCL/MSRC: the device
-// splits a command itself (QEMU 7.2 does not check MCL, and fails a range above MSSRL part
-// way). Any failed Copy is treated as possibly partial: DW0 (mapped back to the caller's
-// range index) says where the copy engine continues by emulation.
+// (descriptor format 0h) are set and the namespace is not write protected. Reads and writes are
+// split to MDTS and the 16-bit block count, discards become Dataset Management deallocate, copies
+// become Copy commands with format-0h Source Range entries. A Copy is never sent beyond
+// MSSRL/MCL/MSRC: the device splits a command itself (QEMU 7.2 does not check MCL, and fails a
+// range above MSSRL part way). Any failed Copy is treated as possibly partial: DW0 (mapped back to
+// the caller's range index) says where the copy engine continues by emulation.
 //
 // Thread safety: as BlockDevice. Commands are spread round robin over the I/O queues.
 #pragma once

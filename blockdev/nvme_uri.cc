@@ -61,6 +61,7 @@ Result<nvme::EmulatedControllerOptions> emulated_controller_options(const Device
       {"mcl", 1, UINT32_MAX, [&](uint64_t v) { o.mcl = static_cast<uint32_t>(v); }},
       {"msrc", 0, 255, [&](uint64_t v) { o.msrc = static_cast<uint32_t>(v); }},
       {"copy", 0, 1, [&](uint64_t v) { o.copy = v != 0; }},
+      {"ro", 0, 1, [&](uint64_t v) { o.read_only = v != 0; }},
       {"mdts", 0, 16, [&](uint64_t v) { o.mdts = static_cast<uint8_t>(v); }},
       {"queues", 1, 64, [&](uint64_t v) { o.queues = static_cast<unsigned>(v); }},
       {"depth", 1, 65535, [&](uint64_t v) { o.queue_depth = static_cast<unsigned>(v); }},

@@ -135,8 +135,9 @@ class MemoryStore final : public BackingStore {
 
 }  // namespace
 
-Result<std::unique_ptr<BackingStore>> BackingStore::open_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+Result<std::unique_ptr<BackingStore>> BackingStore::open_file(const std::string& path,
+                                                              bool read_only) {
+  int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return tl::unexpected(sys_error(errno, "cannot open " + path));
   struct stat st;
   if (fstat(fd, &st) != 0) {

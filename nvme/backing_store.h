@@ -21,8 +21,9 @@ class BackingStore {
  public:
   virtual ~BackingStore() = default;
 
-  // Opens an existing file read-write; its size is the namespace size.
-  static Result<std::unique_ptr<BackingStore>> open_file(const std::string& path);
+  // Opens an existing file (read-write unless `read_only`); its size is the namespace size.
+  static Result<std::unique_ptr<BackingStore>> open_file(const std::string& path,
+                                                         bool read_only = false);
   // Zero-filled memory of `bytes` bytes (committed only where written).
   static Result<std::unique_ptr<BackingStore>> create_memory(uint64_t bytes);
 

@@ -27,6 +27,7 @@ Completion done_with(Status s, uint32_t dw0 = 0) {
 constexpr Status kInvalidField = Status::generic(kScInvalidField);
 constexpr Status kInvalidOpcode = Status::generic(kScInvalidOpcode);
 constexpr Status kInvalidNamespace = Status::generic(kScInvalidNamespace);
+constexpr Status kWriteProtected = Status::generic(kScNamespaceWriteProtected);
 constexpr Status kLbaOutOfRange = Status::generic(kScLbaOutOfRange);
 constexpr Status kSizeLimit = Status::command_specific(kScCommandSizeLimitExceeded);
 constexpr Status kOverlap = Status::command_specific(kScOverlappingIoRange);
@@ -95,7 +96,7 @@ Result<std::unique_ptr<EmulatedController>> EmulatedController::create(
     if (!m) return tl::unexpected(m.error());
     store = std::move(*m);
   } else {
-    auto f = BackingStore::open_file(o.path);
+    auto f = BackingStore::open_file(o.path, o.read_only);
     if (!f) return tl::unexpected(f.error());
     store = std::move(*f);
   }
@@ -224,6 +225,7 @@ Completion EmulatedController::run_command(const SubmissionEntry& e, std::span<s
 
 Completion EmulatedController::flush() {
   counters_->flushes.fetch_add(1, std::memory_order_relaxed);
+  if (options_.read_only) return done_ok();
   if (!store_->flush()) return done_with(kWriteFault);
   return done_ok();
 }
@@ -246,6 +248,7 @@ Completion EmulatedController::read(const SubmissionEntry& e, std::span<std::byt
 Completion EmulatedController::write(const SubmissionEntry& e, std::span<const std::byte> data,
                                      Traffic& t) {
   counters_->writes.fetch_add(1, std::memory_order_relaxed);
+  if (options_.read_only) return done_with(kWriteProtected);
   const uint64_t slba = slba_of(e), blocks = (e.cdw12 & 0xffff) + 1;
   const uint64_t bytes = blocks * options_.lba_size;
   if (!in_range(slba, blocks)) return done_with(kLbaOutOfRange);
@@ -260,6 +263,7 @@ Completion EmulatedController::write(const SubmissionEntry& e, std::span<const s
 
 Completion EmulatedController::write_zeroes(const SubmissionEntry& e) {
   counters_->write_zeroes.fetch_add(1, std::memory_order_relaxed);
+  if (options_.read_only) return done_with(kWriteProtected);
   const uint64_t slba = slba_of(e), blocks = (e.cdw12 & 0xffff) + 1;
   if (!in_range(slba, blocks)) return done_with(kLbaOutOfRange);
   if (!store_->zero(slba * options_.lba_size, blocks * options_.lba_size, false)) {
@@ -280,6 +284,7 @@ Completion EmulatedController::dataset_management(const SubmissionEntry& e,
     if (!in_range(r.slba, r.nlb)) return done_with(kLbaOutOfRange);
   }
   if ((e.cdw11 & kDsmDeallocate) == 0) return done_ok();  // attributes only: advisory
+  if (options_.read_only) return done_with(kWriteProtected);
   for (const DsmRange& r : ranges) {
     if (r.nlb == 0) continue;
     if (!store_->zero(r.slba * options_.lba_size, uint64_t{r.nlb} * options_.lba_size, true)) {
@@ -293,6 +298,7 @@ Completion EmulatedController::copy(const SubmissionEntry& e, std::span<const st
                                     Traffic& t) {
   counters_->copies.fetch_add(1, std::memory_order_relaxed);
   if (!options_.copy) return done_with(kInvalidOpcode);
+  if (options_.read_only) return done_with(kWriteProtected);
   const CopyFields f = CopyFields::decode(e);
   const size_t entry = source_range_bytes(f.desfmt);
   if (entry == 0) return done_with(kInvalidField);  // formats 2h/3h are not supported
@@ -383,6 +389,7 @@ void EmulatedController::fill_identify_namespace(IdentifyNamespace& id) const {
   id.mssrl = static_cast<uint16_t>(options_.mssrl);
   id.mcl = options_.mcl;
   id.msrc = static_cast<uint8_t>(options_.msrc);
+  id.nsattr = options_.read_only ? 1 : 0;
 }
 
 Result<Completion> EmulatedController::admin(const SubmissionEntry& e, std::span<std::byte> data) {

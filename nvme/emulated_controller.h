@@ -8,9 +8,10 @@
 // sources or destination past the end; Invalid Field for an unsupported descriptor format;
 // Overlapping I/O Range (SCT 1h, SC 87h) when a source overlaps the destination; Invalid
 // Command Opcode when Copy is disabled (copy=false clears ONCS bit 8). All of these set DNR
-// and write nothing (DW0 = 0). A Copy that fails part way (a media error or an injected
-// fault) returns DW0 = index of the first range not copied. Copies happen inside the device
-// (copy_file_range or memmove); stats() counts the bytes that crossed the host interface.
+// and write nothing (DW0 = 0). A read-only namespace fails every command that writes with
+// Namespace is Write Protected (SCT 0h, SC 20h). A Copy that fails part way (a media error or an
+// injected fault) returns DW0 = index of the first range not copied. Copies happen inside the
+// device (copy_file_range or memmove); stats() counts the bytes that crossed the host interface.
 //
 // I/O queue pairs: `queues` submission queues of `queue_depth` entries, each served by
 // `workers_per_queue` threads (tbb::concurrent_bounded_queue); commands past the depth wait
@@ -37,11 +38,12 @@ struct EmulatedControllerOptions {
   uint64_t memory_bytes = 0;
   uint32_t lba_size = 4096;  // 512 or 4096
   // Copy limits, named and defaulted as QEMU's nvme-ns properties.
-  uint32_t mssrl = 128;  // blocks per source range, 1..65535
-  uint32_t mcl = 128;    // blocks per command, >= 1
-  uint32_t msrc = 127;   // source ranges per command, 0's based, 0..255
-  bool copy = true;      // false: no Copy command (ONCS bit 8 clear)
-  uint8_t mdts = 7;      // max data transfer 2^mdts * 4 KiB (0 = no limit)
+  uint32_t mssrl = 128;    // blocks per source range, 1..65535
+  uint32_t mcl = 128;      // blocks per command, >= 1
+  uint32_t msrc = 127;     // source ranges per command, 0's based, 0..255
+  bool copy = true;        // false: no Copy command (ONCS bit 8 clear)
+  bool read_only = false;  // write protected (NSATTR bit 0): writes, DSM and Copy fail
+  uint8_t mdts = 7;        // max data transfer 2^mdts * 4 KiB (0 = no limit)
   unsigned queues = 2;
   unsigned queue_depth = 64;
   unsigned workers_per_queue = 1;

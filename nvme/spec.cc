@@ -21,6 +21,8 @@ const char* status_name(const Status& s) {
         return "Internal Error";
       case kScInvalidNamespace:
         return "Invalid Namespace or Format";
+      case kScNamespaceWriteProtected:
+        return "Namespace is Write Protected";
       case kScLbaOutOfRange:
         return "LBA Out of Range";
       default:

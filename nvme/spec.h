@@ -95,6 +95,7 @@ inline constexpr uint8_t kScInvalidField = 0x02;
 inline constexpr uint8_t kScDataTransferError = 0x04;
 inline constexpr uint8_t kScInternalError = 0x06;
 inline constexpr uint8_t kScInvalidNamespace = 0x0b;
+inline constexpr uint8_t kScNamespaceWriteProtected = 0x20;
 inline constexpr uint8_t kScLbaOutOfRange = 0x80;
 // Command specific status (SCT 1).
 inline constexpr uint8_t kScInvalidFormat = 0x0a;
@@ -260,7 +261,7 @@ struct IdentifyNamespace {
   uint8_t rsvd81[11];
   uint32_t anagrpid;  // byte 92
   uint8_t rsvd96[3];
-  uint8_t nsattr;
+  uint8_t nsattr;  // bit 0: the namespace is write protected
   uint16_t nvmsetid;
   uint16_t endgid;
   uint8_t nguid[16];   // byte 104

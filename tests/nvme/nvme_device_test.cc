@@ -305,3 +305,36 @@ TEST_CASE("bad nvme-emu URIs fail with a clear message") {
 
 }  // namespace
 }  // namespace f2sc::blockdev
+
+namespace f2sc::blockdev {
+namespace {
+
+TEST_CASE("ro=1: a write-protected namespace reads, refuses writes and has no offload") {
+  TempImage img(16 * kBs);
+  {
+    auto rw = open_device(img.path());
+    REQUIRE(rw);
+    fill(**rw, 51);
+  }
+  auto d = open_nvme("nvme-emu:" + img.path() + "?ro=1");
+  CHECK((d->identify_namespace().nsattr & 1) == 1);
+  CHECK_FALSE(d->limits().copy_offload_supported);
+  std::vector<std::byte> back(16 * kBs);
+  REQUIRE(d->read(0, back));
+  CHECK(back == nvme::testing::random_bytes(16 * kBs, 51));
+  auto w = d->write(0, std::vector<std::byte>(kBs));
+  REQUIRE_FALSE(w);
+  CHECK(w.error().code == Errc::kReadOnly);
+  CHECK(w.error().message.find("Namespace is Write Protected") != std::string::npos);
+  CHECK(d->flush());
+  // The controller refuses Copy, Write Zeroes and deallocation too.
+  auto& c = emulated(*d);
+  CHECK(nvme::testing::copy(c, {{0, 1}}, 8).status.to_passthru() == 0x4020);
+  auto wz = c.execute(0, nvme::make_rw(nvme::IoOpcode::kWriteZeroes, 1, 0, 1), {});
+  REQUIRE(wz);
+  CHECK(wz->status.to_passthru() == 0x4020);
+  CHECK_FALSE(d->discard(0, 1));
+}
+
+}  // namespace
+}  // namespace f2sc::blockdev
