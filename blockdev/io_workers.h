@@ -1,10 +1,13 @@
 // IoWorkers: a fixed set of threads that run queued I/O jobs (device hooks, copy jobs).
 //
 // Jobs run in FIFO order per thread pick-up; a job may block (it is meant for system calls).
-// Thread safety: post() may be called from any thread, including from a job. stop() drains
-// the jobs already queued, then joins; post() after stop() runs the job inline.
+// Thread safety: post() may be called from any thread, including from a job or another
+// device's thread. stop() waits for post() calls still inside the queue (a job can finish
+// before the thread that queued it has returned from push), drains the jobs already
+// queued, then joins; post() after stop() runs the job inline.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -27,7 +30,8 @@ class IoWorkers {
  private:
   tbb::concurrent_bounded_queue<std::function<void()>> queue_;
   std::vector<std::thread> threads_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
+  std::atomic<unsigned> posting_{0};  // post() calls between entering and leaving push()
 };
 
 }  // namespace f2sc::blockdev

@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 ./tools/deps.sh
 
 build="${F2SC_BUILD_DIR:-build}"
+if [ "${F2SC_SANITIZE:-}" = thread ]; then
+  # TBB's queues use fences TSan cannot see (tests/tsan.supp says which frames and why).
+  export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 ${TSAN_OPTIONS:-}"
+fi
 jobs="$(nproc)"
 cmake -S . -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE="${F2SC_BUILD_TYPE:-RelWithDebInfo}" \
