@@ -12,10 +12,13 @@
 // the caller's range index) says where the copy engine continues by emulation.
 //
 // Thread safety: as BlockDevice. Commands are spread round robin over the I/O queues.
+// Completion callbacks run on the controller's threads: they must not block waiting for
+// another command of the same device.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "blockdev/block_device.h"
@@ -53,6 +56,8 @@ class NvmeDevice final : public BlockDevice {
   nvme::Controller& controller() { return *controller_; }
   const nvme::IdentifyController& identify_controller() const { return id_ctrl_; }
   const nvme::IdentifyNamespace& identify_namespace() const { return id_ns_; }
+  // Simulated device time (ns) when the controller runs a timing model (nvme-emu:...&link=).
+  std::optional<uint64_t> simulated_ns() const { return controller_->simulated_ns(); }
   // Largest Read/Write in blocks (MDTS and the 16-bit block count).
   uint32_t max_transfer_blocks() const { return max_transfer_blocks_; }
 

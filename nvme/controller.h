@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -58,6 +59,9 @@ class Controller {
   // Synchronous I/O: submit() and wait.
   Result<Completion> execute(unsigned queue, const SubmissionEntry& command,
                              std::span<std::byte> data);
+
+  // Simulated device time so far (ns) when the controller has a timing model, else nullopt.
+  virtual std::optional<uint64_t> simulated_ns() const { return std::nullopt; }
 
   // Identify through admin(); a non-success status becomes an Error naming it.
   Result<IdentifyController> identify_controller();

@@ -420,6 +420,11 @@ void EmulatedController::inject_copy_fault(uint32_t range, Status status) {
   copy_fault_ = {range, status};
 }
 
+std::optional<uint64_t> EmulatedController::simulated_ns() const {
+  if (!timing_) return std::nullopt;
+  return timing_->simulated_ns();
+}
+
 ControllerStats EmulatedController::stats() const {
   const Counters& k = *counters_;
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };

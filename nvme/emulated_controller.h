@@ -77,6 +77,8 @@ class EmulatedController final : public Controller {
               CompletionCallback done) override;
   Result<Completion> admin(const SubmissionEntry& command, std::span<std::byte> data) override;
 
+  std::optional<uint64_t> simulated_ns() const override;
+
   const EmulatedControllerOptions& options() const { return options_; }
   uint64_t block_count() const { return blocks_; }
 

@@ -1,6 +1,7 @@
 // NvmeDevice over the EmulatedController: limits from Identify, offload with only descriptors
 // on the host interface, emulation when Copy is absent or switched off, byte-identical
 // results both ways, the wire splitting, and the fallback after a partial Copy failure.
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -299,8 +300,12 @@ TEST_CASE("bad nvme-emu URIs fail with a clear message") {
     REQUIRE_FALSE(d);
     CHECK(d.error().message.find(c.says) != std::string::npos);
   }
-  auto timed = open_device("nvme-emu:mem:1M?link=tcp1g&copy_mibps=100&latency_us=7&delay=0");
-  REQUIRE(timed);
+  auto timed = open_nvme("nvme-emu:mem:1M?link=tcp1g&copy_mibps=100&latency_us=7&delay=0");
+  REQUIRE(timed->write(0, std::vector<std::byte>(kBs)));
+  // 4096 bytes over 125 MB/s (32768 ns), then the media at 200 MiB/s, plus 7 us.
+  const uint64_t media = static_cast<uint64_t>(std::llround(4096 * 1e9 / (200.0 * 1048576)));
+  CHECK(timed->simulated_ns() == 32768 + media + 7000);
+  CHECK_FALSE(open_nvme("nvme-emu:mem:1M")->simulated_ns());
 }
 
 }  // namespace

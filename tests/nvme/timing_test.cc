@@ -98,6 +98,7 @@ TEST_CASE("timing: the controller reports simulated time and delays completions"
   auto elapsed = std::chrono::steady_clock::now() - start;
   const uint64_t expect = (4'000'000 + 4096 + 100) + (2048 + 2'000'000 + 100) + (7813 + 8192 + 100);
   CHECK(c->stats().simulated_ns == expect);
+  CHECK(c->simulated_ns() == expect);
   CHECK(elapsed >= std::chrono::nanoseconds(6'000'000));
   c->reset_stats();
   CHECK(c->stats().simulated_ns == 0);
