@@ -169,6 +169,23 @@ TEST_CASE("Read and Write round trip; bad ranges, sizes, namespaces and opcodes 
   flush.opcode = 0;
   flush.nsid = 1;
   CHECK(run(flush) == 0);
+  flush.nsid = 0xffffffff;  // all namespaces
+  CHECK(run(flush) == 0);
+  CHECK(run(make_rw(IoOpcode::kWriteZeroes, 1, 255, 2)) == 0x4080);
+  CHECK(run(make_rw(IoOpcode::kWriteZeroes, 1, 255, 1)) == 0x0000);
+  // Copy on a foreign namespace, and with fewer descriptor bytes than NR promises.
+  CopyFields f;
+  f.sdlba = 100;
+  f.nr = 1;
+  SubmissionEntry copy_cmd;
+  f.encode(copy_cmd);
+  copy_cmd.nsid = 2;
+  CHECK(run(copy_cmd) == 0x400b);
+  copy_cmd.nsid = 1;
+  std::vector<std::byte> one_entry(32);
+  auto short_buf = c->execute(0, copy_cmd, one_entry);
+  REQUIRE(short_buf);
+  CHECK(short_buf->status.to_passthru() == 0x4002);
   // A data buffer smaller than the transfer.
   std::vector<std::byte> small(kBs);
   auto r = c->execute(0, make_rw(IoOpcode::kRead, 1, 0, 2), small);
