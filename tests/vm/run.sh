@@ -126,7 +126,7 @@ timeout "$timeout_s" qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 -nographic
   </dev/null >"$log" 2>&1
 qemu_rc=$?
 set -e
-tr -d '\r' <"$log" | grep -E '^(PASS|FAIL|DEVIATION|INFO|RESULT|F2SC-)' || true
+tr -d '\r' <"$log" | grep -E '^(PASS|FAIL|DEVIATION|DIFFERENCE|INFO|RESULT|F2SC-)' || true
 echo "vm: guest ran $(($(date +%s) - start)) s, qemu exit $qemu_rc"
 
 if ! grep -q F2SC-VM-BOOTED "$log"; then
