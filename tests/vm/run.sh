@@ -100,6 +100,7 @@ cat >"$initrd/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1  # also when the archive has no dev/console (not root)
 echo F2SC-VM-BOOTED
 for i in \$(seq 100); do [ -e /dev/ng0n1 ] && break; sleep 0.1; done
 /vm_passthru_test run /dev/ng0n1 --nvme-cli /usr/sbin/nvme $guest_copy
