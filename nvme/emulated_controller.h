@@ -17,6 +17,11 @@
 // `workers_per_queue` threads (tbb::concurrent_bounded_queue); commands past the depth wait
 // in a host-side backlog and enter the queue as earlier ones complete.
 //
+// Where we choose among what the spec allows: the namespace has no protection information,
+// so the PI fields of format 0h and 1h entries are ignored and both formats are accepted
+// (QEMU 7.2 instead counts a PI-less namespace as 16b Guard and rejects 1h with Invalid
+// Format); overlap, which formats 0h/1h leave undefined, is rejected rather than copied.
+//
 // Thread safety: as Controller. Fault injection and stats may be used concurrently with I/O.
 #pragma once
 
