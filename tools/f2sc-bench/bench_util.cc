@@ -1,12 +1,30 @@
 #include "bench_util.h"
 
+#include "blockdev/uri.h"
+
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 namespace f2sc::bench {
+
+CopyWorkload make_copy_workload(uint64_t bytes, uint32_t block_size, uint64_t seed) {
+  CopyWorkload w;
+  std::mt19937_64 rng(seed);
+  uint64_t at = 0;
+  while (w.copied_blocks * block_size < bytes) {
+    uint64_t len = 1 + rng() % 64;
+    w.request.sources.push_back({at, len});
+    w.copied_blocks += len;
+    at += len + 1 + rng() % 64;
+  }
+  w.request.dst = at;
+  w.device_blocks = at + w.copied_blocks;
+  return w;
+}
 
 CollectingReporter::CollectingReporter()
     : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular) {}
@@ -30,9 +48,39 @@ double CollectingReporter::get(const std::string& name, const std::string& count
   return c == it->second.end() ? 0 : c->second;
 }
 
-bool run_benchmarks(int argc, char** argv, CollectingReporter& reporter) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return false;
+void add_common_options(CLI::App& app, BenchOptions& o) {
+  app.add_option("--size", o.size_text, "bytes to copy, e.g. 64M")->capture_default_str();
+  app.add_option("--seed", o.seed, "workload seed")->capture_default_str();
+  app.add_option("--json", o.json_path, "also write the summary as JSON to this file");
+}
+
+std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& o, int argc, char** argv,
+                                    std::vector<std::string>& benchmark_args) {
+  app.allow_extras();
+  app.footer("Other options go to Google Benchmark, e.g. --benchmark_filter=REGEX.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto size = blockdev::parse_size(o.size_text);
+  if (!size || *size < 4096) {
+    std::fprintf(stderr, "--size: %s\n",
+                 size ? "must be at least one 4096-byte block" : size.error().message.c_str());
+    return 2;
+  }
+  o.size = *size;
+  benchmark_args = {argv[0]};
+  for (const std::string& extra : app.remaining()) benchmark_args.push_back(extra);
+  return std::nullopt;
+}
+
+bool run_benchmarks(std::vector<std::string> args, CollectingReporter& reporter) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  benchmark::Initialize(&argc, argv.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return false;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return true;

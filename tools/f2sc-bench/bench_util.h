@@ -7,12 +7,25 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <CLI/CLI.hpp>
+
+#include "blockdev/types.h"
 
 namespace f2sc::bench {
+
+// A GC-like copy: runs of 1..64 blocks separated by gaps of 1..64 blocks (fixed seed),
+// gathered back to back at a destination right after them.
+struct CopyWorkload {
+  blockdev::CopyRequest request;
+  uint64_t device_blocks = 0;  // sources, gaps and destination
+  uint64_t copied_blocks = 0;
+};
+CopyWorkload make_copy_workload(uint64_t bytes, uint32_t block_size, uint64_t seed);
 
 // Console output as usual, plus each run's counters kept by benchmark name.
 class CollectingReporter : public benchmark::ConsoleReporter {
@@ -27,9 +40,24 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, std::map<std::string, double>> results_;
 };
 
-// Runs the registered benchmarks with `argv` (Google Benchmark flags) and fills `reporter`.
-// Returns false (and prints why) on unknown flags.
-bool run_benchmarks(int argc, char** argv, CollectingReporter& reporter);
+// Options every subcommand has: --size, --seed, --json.
+struct BenchOptions {
+  std::string size_text;
+  uint64_t size = 0;  // bytes, from size_text
+  uint64_t seed = 1;
+  std::string json_path;
+};
+void add_common_options(CLI::App& app, BenchOptions& options);
+
+// Parses a subcommand's arguments with CLI11; options it does not know are kept in
+// `benchmark_args` (after argv[0]) for Google Benchmark. Returns an exit code when the run
+// should stop here (--help: 0; a bad option: 2, with the message printed).
+std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& options, int argc, char** argv,
+                                    std::vector<std::string>& benchmark_args);
+
+// Runs the registered benchmarks with `args` (argv[0], then Google Benchmark flags) and
+// fills `reporter`. Returns false (and prints why) on flags it does not know either.
+bool run_benchmarks(std::vector<std::string> args, CollectingReporter& reporter);
 
 // An XFS filesystem on a loop-mounted sparse image, unmounted and removed on destruction.
 // Only as root with mkfs.xfs and loop devices; otherwise create() says why not.

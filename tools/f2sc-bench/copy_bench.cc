@@ -28,28 +28,6 @@ using blockdev::CopyRequest;
 
 constexpr uint32_t kBs = 4096;
 
-struct Workload {
-  CopyRequest request;
-  uint64_t device_blocks = 0;
-  uint64_t copied_blocks = 0;
-};
-
-// Runs of 1..64 blocks separated by gaps of 1..64 blocks; the destination follows them.
-Workload make_workload(uint64_t bytes, uint64_t seed) {
-  Workload w;
-  std::mt19937_64 rng(seed);
-  uint64_t at = 0;
-  while (w.copied_blocks * kBs < bytes) {
-    uint64_t len = 1 + rng() % 64;
-    w.request.sources.push_back({at, len});
-    w.copied_blocks += len;
-    at += len + 1 + rng() % 64;
-  }
-  w.request.dst = at;
-  w.device_blocks = at + w.copied_blocks;
-  return w;
-}
-
 bool fill_random(int fd, uint64_t bytes, uint64_t seed) {
   std::vector<uint64_t> buf((1 << 20) / 8);
   std::mt19937_64 rng(seed);
@@ -144,51 +122,27 @@ struct FileTarget {
 };
 
 int run_copy_bench(int argc, char** argv) {
-  uint64_t size = 64ull << 20, seed = 1;
-  std::string dir, json_path;
-  bool xfs = true;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", flag);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::printf(
-          "usage: f2sc-bench copy [--size SIZE] [--dir DIR] [--no-xfs] [--seed N] [--json FILE]\n"
-          "                       [Google Benchmark flags, e.g. --benchmark_filter=mem]\n\n"
-          "Copies SIZE (default 64M) in runs of 1..64 blocks with offload and with emulation\n"
-          "on mem:, on a file in DIR (default $TMPDIR or /var/tmp) and, as root, on XFS over a\n"
-          "loop device; prints MiB/s, host bytes per copied byte, and the raw limit of each\n"
-          "path (pread+pwrite, copy_file_range, memcpy) measured in the same run.\n");
-      return 0;
-    } else if (a == "--size") {
-      auto v = blockdev::parse_size(value("--size"));
-      if (!v || *v < kBs) {
-        std::fprintf(stderr, "--size: %s\n",
-                     v ? "must be at least one block" : v.error().message.c_str());
-        return 2;
-      }
-      size = *v;
-    } else if (a == "--dir") {
-      dir = value("--dir");
-    } else if (a == "--no-xfs") {
-      xfs = false;
-    } else if (a == "--seed") {
-      seed = std::strtoull(value("--seed"), nullptr, 10);
-    } else if (a == "--json") {
-      json_path = value("--json");
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  CLI::App app{
+      "Copies SIZE in runs of 1..64 blocks with offload and with emulation on mem:, on a file\n"
+      "in DIR and, as root, on XFS over a loop device; prints MiB/s, host bytes per copied\n"
+      "byte, and the raw limit of each path (pread+pwrite, copy_file_range, memcpy) measured\n"
+      "in the same run.",
+      argv[0]};
+  BenchOptions opts;
+  opts.size_text = "64M";
+  add_common_options(app, opts);
+  std::string dir;
+  bool no_xfs = false;
+  app.add_option("--dir", dir, "directory for the file device (default $TMPDIR or /var/tmp)");
+  app.add_flag("--no-xfs", no_xfs, "skip the XFS loop device");
+  std::vector<std::string> benchmark_args;
+  if (auto code = parse_bench_args(app, opts, argc, argv, benchmark_args)) return *code;
+  const bool xfs = !no_xfs;
+  const uint64_t size = opts.size, seed = opts.seed;
+  const std::string& json_path = opts.json_path;
   if (dir.empty()) dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/var/tmp";
 
-  const Workload w = make_workload(size, seed);
+  const CopyWorkload w = make_copy_workload(size, kBs, seed);
   const uint64_t copied = w.copied_blocks * kBs;
   const uint64_t dev_bytes = w.device_blocks * kBs;
   std::printf("workload: %.1f MiB in %zu runs of 1..64 blocks (seed %llu), device %.1f MiB\n",
@@ -307,8 +261,7 @@ int run_copy_bench(int argc, char** argv) {
   }
 
   CollectingReporter reporter;
-  int gb_argc = static_cast<int>(rest.size());
-  if (!run_benchmarks(gb_argc, rest.data(), reporter)) return 2;
+  if (!run_benchmarks(benchmark_args, reporter)) return 2;
 
   // The summary: each path against its own raw limit, and offload against emulation.
   auto mibs = [&](const std::string& n) { return reporter.get(n, "bytes_per_second") / 1048576.0; };

@@ -25,27 +25,6 @@ using blockdev::NvmeDevice;
 
 constexpr uint32_t kBs = 4096;
 
-struct Workload {
-  CopyRequest request;
-  uint64_t device_blocks = 0;
-  uint64_t copied_blocks = 0;
-};
-
-Workload make_workload(uint64_t bytes, uint64_t seed) {
-  Workload w;
-  std::mt19937_64 rng(seed);
-  uint64_t at = 0;
-  while (w.copied_blocks * kBs < bytes) {
-    uint64_t len = 1 + rng() % 64;
-    w.request.sources.push_back({at, len});
-    w.copied_blocks += len;
-    at += len + 1 + rng() % 64;
-  }
-  w.request.dst = at;
-  w.device_blocks = at + w.copied_blocks;
-  return w;
-}
-
 struct Case {
   std::string name;  // "<link>/<path>"
   std::unique_ptr<NvmeDevice> dev;
@@ -55,7 +34,7 @@ nvme::EmulatedController& emulated(NvmeDevice& d) {
   return static_cast<nvme::EmulatedController&>(d.controller());
 }
 
-void register_case(Case& c, const Workload& w) {
+void register_case(Case& c, const CopyWorkload& w) {
   const uint64_t copied = w.copied_blocks * kBs;
   benchmark::RegisterBenchmark(
       c.name.c_str(),
@@ -88,50 +67,25 @@ void register_case(Case& c, const Workload& w) {
 }
 
 int run_nvme_bench(int argc, char** argv) {
-  uint64_t size = 16ull << 20, seed = 1;
-  std::string image, json_path, limits = "mssrl=128&mcl=128&msrc=127";
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", flag);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::printf(
-          "usage: f2sc-bench nvme [--size SIZE] [--image PATH] [--limits OPTS] [--seed N]\n"
-          "                       [--json FILE] [Google Benchmark flags]\n\n"
-          "Copies SIZE (default 16M) in runs of 1..64 blocks through NvmeDevice on the embedded\n"
-          "NVMe controller (a memory namespace, or PATH as image file) with Copy offload and\n"
-          "with emulation; prints host bytes per copied byte, commands/s, MiB/s, and the\n"
-          "simulated MiB/s over pcie4x4 and tcp1g links (timing model, no real delays).\n"
-          "OPTS are nvme-emu limits, default 'mssrl=128&mcl=128&msrc=127' (QEMU's).\n");
-      return 0;
-    } else if (a == "--size") {
-      auto v = blockdev::parse_size(value("--size"));
-      if (!v || *v < kBs) {
-        std::fprintf(stderr, "--size: %s\n",
-                     v ? "must be at least one block" : v.error().message.c_str());
-        return 2;
-      }
-      size = *v;
-    } else if (a == "--image") {
-      image = value("--image");
-    } else if (a == "--limits") {
-      limits = value("--limits");
-    } else if (a == "--seed") {
-      seed = std::strtoull(value("--seed"), nullptr, 10);
-    } else if (a == "--json") {
-      json_path = value("--json");
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  CLI::App app{
+      "Copies SIZE in runs of 1..64 blocks through NvmeDevice on the embedded NVMe controller\n"
+      "(a memory namespace, or an image file) with Copy offload and with emulation; prints\n"
+      "host bytes per copied byte, commands/s, MiB/s, and the simulated MiB/s over pcie4x4\n"
+      "and tcp1g links (timing model, no real delays).",
+      argv[0]};
+  BenchOptions opts;
+  opts.size_text = "16M";
+  add_common_options(app, opts);
+  std::string image, limits = "mssrl=128&mcl=128&msrc=127";
+  app.add_option("--image", image, "image file for the namespace (default: memory)");
+  app.add_option("--limits", limits, "nvme-emu copy limits (default QEMU's)")
+      ->capture_default_str();
+  std::vector<std::string> benchmark_args;
+  if (auto code = parse_bench_args(app, opts, argc, argv, benchmark_args)) return *code;
+  const uint64_t size = opts.size, seed = opts.seed;
+  const std::string& json_path = opts.json_path;
 
-  const Workload w = make_workload(size, seed);
+  const CopyWorkload w = make_copy_workload(size, kBs, seed);
   const uint64_t copied = w.copied_blocks * kBs;
   const uint64_t dev_bytes = w.device_blocks * kBs;
   std::printf("workload: %.1f MiB in %zu runs of 1..64 blocks (seed %llu), namespace %.1f MiB\n",
@@ -181,8 +135,7 @@ int run_nvme_bench(int argc, char** argv) {
   for (Case& c : cases) register_case(c, w);
 
   CollectingReporter reporter;
-  int gb_argc = static_cast<int>(rest.size());
-  if (!run_benchmarks(gb_argc, rest.data(), reporter)) return 2;
+  if (!run_benchmarks(benchmark_args, reporter)) return 2;
 
   std::vector<std::vector<std::string>> rows = {{"link", "path", "MiB/s", "host B/B", "commands/s",
                                                  "cmds/copy", "sim MiB/s", "host B/B vs emul"}};
