@@ -9,7 +9,7 @@
 #include "blockdev/copy_engine.h"
 #include "blockdev/fault_device.h"
 #include "blockdev/memory_device.h"
-#include "test_util.h"
+#include "tests/support/copy_test_util.h"
 
 namespace f2sc::blockdev {
 namespace {

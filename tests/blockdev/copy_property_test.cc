@@ -11,8 +11,8 @@
 #include "blockdev/file_device.h"
 #include "blockdev/memory_device.h"
 #include "blockdev/partition_device.h"
-#include "temp_file.h"
-#include "test_util.h"
+#include "tests/support/copy_test_util.h"
+#include "tests/support/temp_file.h"
 
 namespace f2sc::blockdev {
 namespace {

@@ -13,8 +13,8 @@
 #include "blockdev/file_device.h"
 #include "blockdev/memory_device.h"
 #include "blockdev/uri.h"
-#include "temp_file.h"
-#include "test_util.h"
+#include "tests/support/copy_test_util.h"
+#include "tests/support/temp_file.h"
 
 namespace f2sc::blockdev {
 namespace {

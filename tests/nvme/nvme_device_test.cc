@@ -12,6 +12,7 @@
 #include "blockdev/nvme_device.h"
 #include "blockdev/uri.h"
 #include "nvme_test_util.h"
+#include "tests/support/copy_test_util.h"
 
 namespace f2sc::blockdev {
 namespace {
@@ -33,46 +34,10 @@ nvme::EmulatedController& emulated(NvmeDevice& d) {
   return dynamic_cast<nvme::EmulatedController&>(d.controller());
 }
 
-std::vector<std::byte> snapshot(BlockDevice& d) {
-  std::vector<std::byte> out(d.size_bytes());
-  REQUIRE(d.read(0, out));
-  return out;
-}
-
-void fill(BlockDevice& d, uint64_t seed) {
-  REQUIRE(d.write(0, nvme::testing::random_bytes(d.size_bytes(), seed)));
-}
-
-void model_copy(std::vector<std::byte>& image, uint32_t bs, const CopyRequest& req) {
-  const std::vector<std::byte> before = image;
-  uint64_t dst = req.dst;
-  for (const CopyRange& r : req.sources) {
-    std::copy_n(before.begin() + static_cast<ptrdiff_t>(r.lba * bs), r.blocks * bs,
-                image.begin() + static_cast<ptrdiff_t>(dst * bs));
-    dst += r.blocks;
-  }
-}
-
-CopyRequest random_request(std::mt19937_64& rng, uint64_t blocks, unsigned max_ranges,
-                           uint64_t max_len) {
-  for (;;) {
-    CopyRequest req;
-    unsigned n = 1 + rng() % max_ranges;
-    uint64_t total = 0;
-    for (unsigned i = 0; i < n; ++i) {
-      uint64_t len = 1 + rng() % max_len;
-      req.sources.push_back({rng() % (blocks - len + 1), len});
-      total += len;
-    }
-    if (total >= blocks) continue;
-    req.dst = rng() % (blocks - total + 1);
-    bool overlap = false;
-    for (const auto& r : req.sources) {
-      overlap = overlap || (r.lba < req.dst + total && req.dst < r.lba + r.blocks);
-    }
-    if (!overlap) return req;
-  }
-}
+using testing::fill;
+using testing::model_copy;
+using testing::random_request;
+using testing::snapshot;
 
 TEST_CASE("NvmeDevice takes its geometry and copy limits from Identify") {
   auto d = open_nvme("nvme-emu:mem:1M?mssrl=16&mcl=32&msrc=3");
@@ -316,17 +281,19 @@ namespace {
 
 TEST_CASE("ro=1: a write-protected namespace reads, refuses writes and has no offload") {
   TempImage img(16 * kBs);
+  std::vector<std::byte> written;
   {
     auto rw = open_device(img.path());
     REQUIRE(rw);
     fill(**rw, 51);
+    written = snapshot(**rw);
   }
   auto d = open_nvme("nvme-emu:" + img.path() + "?ro=1");
   CHECK((d->identify_namespace().nsattr & 1) == 1);
   CHECK_FALSE(d->limits().copy_offload_supported);
   std::vector<std::byte> back(16 * kBs);
   REQUIRE(d->read(0, back));
-  CHECK(back == nvme::testing::random_bytes(16 * kBs, 51));
+  CHECK(testing::same_bytes(back, written));
   auto w = d->write(0, std::vector<std::byte>(kBs));
   REQUIRE_FALSE(w);
   CHECK(w.error().code == Errc::kReadOnly);

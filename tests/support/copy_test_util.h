@@ -1,5 +1,5 @@
-// Helpers for blockdev tests: seeded device contents, a reference model of NVMe Copy, and
-// whole-device snapshots.
+// Helpers for copy tests (blockdev, nvme): seeded device contents, a reference model of
+// NVMe Copy, and whole-device snapshots.
 #pragma once
 
 #include <algorithm>
