@@ -1,0 +1,117 @@
+// SegmentManager: the in-memory SIT and the six logs of a mounted image, the way F2FS's
+// segment manager keeps them.
+//
+// State per main segment: valid-block bitmap and count, mean mtime, log type. Every segment
+// is in exactly one set: current (a log writes into it), free, prefree (emptied since the
+// last checkpoint: its blocks may still be referenced by that checkpoint, so it is reused
+// only after the next one), dirty (partly valid), or full. Allocation is LFS: a log fills its
+// segment in order, then moves to the next segment of its section if free, else to the
+// next free section. User allocations leave the reserved sections (rsvd_segment_count, as
+// F2FS) for GC; GC allocations (for_gc) may use them.
+//
+// Allocation and invalidation never touch the device: summaries of segments a log leaves
+// are kept in memory until the next checkpoint, which writes them to the SSA, writes dirty
+// SIT entries to the journal or to the alternate SIT copy, and then the checkpoint pack
+// (body, flush, footer, flush). Only then do prefree segments become free.
+//
+// Thread safety: all methods may be called from any thread. State is guarded by one mutex
+// that is never held across device I/O; checkpoint() calls are serialized by a second mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "base/error.h"
+#include "blockdev/block_device.h"
+#include "segment/checkpoint.h"
+#include "segment/image.h"
+
+namespace f2sc::segment {
+
+enum class SegState : uint8_t { kFree, kCurrent, kDirty, kFull, kPrefree };
+
+struct SegmentInfo {
+  uint32_t valid = 0;
+  uint64_t mtime = 0;
+  Log type = Log::kHotData;
+  SegState state = SegState::kFree;
+};
+
+struct CheckpointRequest {
+  bool umount = true;
+  // Called with the pack about to be written, after the manager set its own fields
+  // (cursegs, SIT bitmap and journal, valid_block_count, free_segment_count, version): the
+  // filesystem fills node counts, next_free_nid, the NAT journal and bitmap, orphans.
+  std::function<void(Checkpoint&)> fill;
+};
+
+class SegmentManager {
+ public:
+  // Takes the state of an opened image; `dev` must outlive the manager.
+  static Result<std::unique_ptr<SegmentManager>> load(blockdev::BlockDevice& dev, Image image);
+
+  const Layout& layout() const { return layout_; }
+
+  // One block in `log`, recording its owner in the segment's summary. Returns its address.
+  Result<uint32_t> allocate(Log log, const Summary& owner, bool for_gc = false);
+  // `owners.size()` consecutive blocks (at most one segment) in `log`: the log moves to a
+  // new segment first when the current one lacks room. For GC copies.
+  Result<uint32_t> allocate_run(Log log, std::span<const Summary> owners, bool for_gc = false);
+  // Marks a valid block invalid (its owner moved or died).
+  Status invalidate(uint32_t addr);
+
+  bool is_valid(uint32_t addr) const;
+  SegmentInfo segment(uint32_t segno) const;
+  // The SSA entry of a block: from memory for segments touched since the last checkpoint,
+  // else from the SSA area.
+  Result<Summary> summary(uint32_t addr) const;
+
+  // Sections for victim selection: not current, not free, not prefree, with invalid blocks.
+  std::vector<uint32_t> dirty_sections() const;
+  uint32_t section_valid_blocks(uint32_t secno) const;
+  uint64_t section_mtime(uint32_t secno) const;  // mean over its segments
+  bool section_is_current(uint32_t secno) const;
+  uint32_t free_sections() const;
+  uint32_t reserved_sections() const { return reserved_sections_; }
+  uint32_t prefree_segments() const;
+  uint64_t valid_blocks() const;
+  // Seconds on the SIT clock (checkpoint elapsed_time + time since load).
+  uint64_t now() const;
+
+  // The commit point; see the header comment.
+  Status checkpoint(const CheckpointRequest& req = {});
+  uint64_t checkpoint_version() const;
+
+ private:
+  SegmentManager(blockdev::BlockDevice& dev, Image image);
+  Result<uint32_t> allocate_locked(Log log, std::span<const Summary> owners, bool for_gc);
+  Status new_segment_locked(Log log, bool for_gc);
+  void set_state_locked(uint32_t segno);
+  void count_sections_locked();
+
+  blockdev::BlockDevice& dev_;
+  const Layout layout_;
+  const std::chrono::steady_clock::time_point loaded_;
+  uint64_t elapsed_base_ = 0;
+  uint32_t reserved_sections_ = 0;
+
+  mutable std::mutex mu_;  // guards everything below
+  std::vector<SitEntry> sit_;
+  std::vector<SegmentInfo> segs_;
+  std::array<CursegState, kNrCursegType> cursegs_{};
+  std::set<uint32_t> sit_dirty_;                  // segnos changed since checkpoint
+  std::map<uint32_t, SummaryBlock> pending_ssa_;  // left by a log since checkpoint
+  Checkpoint cp_;                                 // last committed pack
+  uint32_t free_secs_ = 0;
+
+  std::mutex cp_mu_;  // serializes checkpoint()
+};
+
+}  // namespace f2sc::segment
