@@ -191,7 +191,7 @@ Result<Checkpoint> read_pack(blockdev::BlockDevice& dev, const Layout& layout, i
     if (ob.entry_count > kOrphansPerBlock)
       return fail(corrupt(pack, "orphan block " + std::to_string(i) + " " +
                                     field("entry_count", ob.entry_count) + ": above 1020"));
-    for (uint32_t j = 0; j < ob.entry_count; ++j) cp.orphans.push_back(ob.ino[j]);
+    for (uint32_t j = 0; j < ob.entry_count; ++j) cp.orphans.push_back(uint32_t{ob.ino[j]});
   }
   // Current segment positions.
   for (int i = 0; i < 3; ++i) {

@@ -303,7 +303,7 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
     // from the entries it held (they live nowhere else) plus everything dirtied since.
     next.nat_journal() = cp_.nat_journal();
     const Journal& old = cp_.sit_journal();
-    for (uint32_t i = 0; i < old.n_entries; ++i) dirty.insert(old.sit.entries[i].segno);
+    for (uint32_t i = 0; i < old.n_entries; ++i) dirty.insert(uint32_t{old.sit.entries[i].segno});
     Journal& sj = next.sit_journal();
     std::memset(&sj, 0, sizeof(sj));
     if (dirty.size() <= kSitJournalEntries) {
