@@ -1,0 +1,88 @@
+// Helpers for fs tests: temporary directories, running the real f2fs tools, loading a
+// directory tree into an image with mkfs.f2fs + sload.f2fs, and patching image bytes.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace f2sc::fs::testing {
+
+// A directory removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* t = std::getenv("TMPDIR");
+    std::string p = std::string(t ? t : "/tmp") + "/f2sc-fs-XXXXXX";
+    REQUIRE(mkdtemp(p.data()) != nullptr);
+    path_ = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RunResult {
+  int status = -1;
+  std::string output;
+};
+
+inline RunResult run(const std::string& cmd) {
+  RunResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// mkfs.f2fs -f on a fresh sparse file of `bytes`, then sload.f2fs -f `src`. sload.f2fs
+// writes every block of every file (holes in the source become zero blocks), so the
+// image must hold the tree's full logical size plus F2FS's overprovisioning.
+inline void make_image(const std::filesystem::path& src, const std::string& img, uint64_t bytes) {
+  {
+    std::ofstream f(img, std::ios::binary | std::ios::trunc);
+    REQUIRE(f.good());
+  }
+  std::filesystem::resize_file(img, bytes);
+  RunResult m = run("mkfs.f2fs -f " + img);
+  INFO(m.output);
+  REQUIRE(m.status == 0);
+  RunResult s = run("sload.f2fs -f '" + src.string() + "' " + img);
+  INFO(s.output);
+  REQUIRE(s.status == 0);
+}
+
+// Overwrites `len` bytes at byte `offset` of the file at `path`.
+inline void patch(const std::string& path, uint64_t offset, const void* data, size_t len) {
+  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+  REQUIRE(f.good());
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(len));
+  REQUIRE(f.good());
+}
+
+template <class T>
+void patch_value(const std::string& path, uint64_t offset, T value) {
+  patch(path, offset, &value, sizeof(value));
+}
+
+}  // namespace f2sc::fs::testing
