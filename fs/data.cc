@@ -24,10 +24,14 @@ Result<const segment::NodeBlock*> BlockMapper::node_at(int depth, uint32_t nid,
   return &c->node;
 }
 
-Result<uint32_t> BlockMapper::map(uint64_t block) {
+Result<uint32_t> BlockMapper::map(uint64_t block, uint64_t* hole_end) {
   const uint32_t ino = inode_.attr.ino;
+  if (hole_end) *hole_end = block + 1;
   auto path = node_path(block, inode_.addrs_per_inode);
-  if (!path) return kNullAddr;
+  if (!path) {
+    if (hole_end) *hole_end = UINT64_MAX;
+    return kNullAddr;
+  }
   uint32_t addr;
   if (path->level == 0) {
     addr = inode_.addr(path->offset[0]);
@@ -35,7 +39,17 @@ Result<uint32_t> BlockMapper::map(uint64_t block) {
     uint32_t nid = inode_.nid(path->offset[0]);
     const segment::NodeBlock* node = nullptr;
     for (int d = 1; d <= path->level; ++d) {
-      if (nid == 0) return kNullAddr;
+      if (nid == 0) {
+        if (hole_end) {  // the missing node at depth d maps kAddrsPerBlock^(level-d+1) blocks
+          uint64_t index = 0, span = 1;
+          for (int k = path->level; k >= d; --k) {
+            index += path->offset[k] * span;
+            span *= kAddrsPerBlock;
+          }
+          *hole_end = block - index + span;
+        }
+        return kNullAddr;
+      }
       auto n = node_at(d, nid, path->node_offset[d]);
       if (!n) return fail(n.error());
       node = *n;

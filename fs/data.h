@@ -28,8 +28,10 @@ class BlockMapper {
   BlockMapper(const NodeManager& nm, const InodeView& inode) : nm_(nm), inode_(inode) {}
 
   // Data block address of file block `block`: kNullAddr for a hole (NEW_ADDR is reported
-  // as kNullAddr too). Blocks past the tree's reach are holes.
-  Result<uint32_t> map(uint64_t block);
+  // as kNullAddr too). Blocks past the tree's reach are holes. When the hole is a whole
+  // missing node and `hole_end` is given, *hole_end is set to the first block after the
+  // range that node would map (UINT64_MAX past the tree), so callers can skip it.
+  Result<uint32_t> map(uint64_t block, uint64_t* hole_end = nullptr);
 
  private:
   struct Cached {

@@ -180,8 +180,8 @@ Result<std::vector<DirEntryInfo>> list_entries(const NodeManager& nm, const Inod
                                     std::to_string(dir.attr.current_depth) + " hash levels");
   BlockMapper mapper(nm, dir);
   std::vector<uint8_t> blk(kBlockSize);
-  for (uint64_t b = 0; b < blocks; ++b) {
-    auto addr = mapper.map(b);
+  for (uint64_t b = 0, next = 0; b < blocks; b = next) {
+    auto addr = mapper.map(b, &next);
     if (!addr) return fail(addr.error());
     if (*addr == kNullAddr) continue;
     if (auto s = nm.device().read(*addr, {reinterpret_cast<std::byte*>(blk.data()), kBlockSize});

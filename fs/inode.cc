@@ -93,17 +93,22 @@ Result<InodeView> parse_inode(const segment::NodeBlock& node, uint32_t ino, uint
                                " not a multiple of 4 in 4..256"));
     v.extra_slots = extra_isize / 4;
   }
-  if ((a.inline_flags & kExtraAttr) && (features & kFeatureFlexibleInlineXattr) &&
-      (a.inline_flags & kInlineXattr)) {
-    if (inline_xattr_size == 0 || inline_xattr_size > segment::kAddrsPerInode / 4)
-      return fail(bad(ino, "i_inline_xattr_size = " + std::to_string(inline_xattr_size) +
-                               " out of range 1.." + std::to_string(segment::kAddrsPerInode / 4)));
+  // As Linux reads it: with flexible_inline_xattr every inode carries its own size (the
+  // feature requires extra attributes); otherwise inline xattrs or an inline dentry reserve
+  // the default 50 slots.
+  if (features & kFeatureFlexibleInlineXattr) {
+    if (!(a.inline_flags & kExtraAttr))
+      return fail(bad(ino, "flexible_inline_xattr feature but F2FS_EXTRA_ATTR is clear"));
+    if ((a.inline_flags & kInlineXattr) && inline_xattr_size == 0)
+      return fail(bad(ino, "F2FS_INLINE_XATTR set but i_inline_xattr_size = 0"));
     v.inline_xattr_slots = inline_xattr_size;
   } else if (a.inline_flags & (kInlineXattr | kInlineDentry)) {
     v.inline_xattr_slots = kDefaultInlineXattrAddrs;
   }
   if (v.extra_slots + v.inline_xattr_slots + kInlineReservedSlots >= segment::kAddrsPerInode)
-    return fail(bad(ino, "extra attributes and inline xattrs leave no data addresses"));
+    return fail(bad(ino, "i_extra_isize = " + std::to_string(extra_isize) +
+                             " and inline xattr slots = " + std::to_string(v.inline_xattr_slots) +
+                             " leave no data addresses"));
   v.addrs_per_inode = segment::kAddrsPerInode - v.extra_slots - v.inline_xattr_slots;
 
   if ((a.inline_flags & kInlineData) && !S_ISREG(a.mode) && !S_ISLNK(a.mode))

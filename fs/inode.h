@@ -2,11 +2,11 @@
 // inode's address array.
 //
 // The i_addr array (923 slots) is shared by three users: with F2FS_EXTRA_ATTR set, the first
-// i_extra_isize / 4 slots hold extra attributes; with inline xattrs (F2FS_INLINE_XATTR, or
-// an inline dentry, unless the flexible_inline_xattr feature sizes them per inode) the
-// last 50 slots hold xattrs; the rest maps file blocks 0.. (addrs_per_inode). Inline data
-// and inline dentries live in the same middle part after one reserved slot, so at most
-// 4 * (addrs_per_inode - 1) bytes (3488 with inline xattrs).
+// i_extra_isize / 4 slots hold extra attributes; inline xattrs take the last slots (50 when
+// F2FS_INLINE_XATTR or F2FS_INLINE_DENTRY is set; with the flexible_inline_xattr feature,
+// i_inline_xattr_size slots); the rest maps file blocks 0..addrs_per_inode-1. Inline data
+// and inline dentries live in that middle part after one reserved slot, so at most
+// 4 * (addrs_per_inode - 1) bytes (3488 with the default inline xattrs).
 //
 // Thread safety: value types and pure functions.
 #pragma once

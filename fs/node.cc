@@ -84,7 +84,8 @@ Result<segment::NodeBlock> NodeManager::read_node(uint32_t nid, uint32_t ino,
   auto info = node_info(nid);
   if (!info) {
     Error e = info.error();
-    if (e.code == Errc::kOutOfRange) e.code = Errc::kCorrupt, e.sys_errno = EIO;  // on-disk ref
+    if (e.code == Errc::kOutOfRange)
+      e.code = Errc::kCorrupt, e.sys_errno = default_errno(Errc::kCorrupt);
     return fail(with_context(std::move(e), "inode " + std::to_string(ino) + " node offset " +
                                                std::to_string(node_offset)));
   }

@@ -4,9 +4,9 @@
 //
 // Errors: ENOENT (no such name, or an inode number with no node), ENOTDIR (a directory
 // operation on something else, or a path through a non-directory), EISDIR (read on a
-// directory), EINVAL (readlink on a non-symlink), ENAMETOOLONG (a name above 255 bytes), EIO
-// with Errc::kCorrupt for anything wrong on disk (the message names the inode or nid,
-// the structure, the field and the value).
+// directory), EINVAL (readlink on a non-symlink), ENAMETOOLONG (a name above 255 bytes),
+// EUCLEAN (Linux's EFSCORRUPTED) with Errc::kCorrupt for anything wrong on disk (the message
+// names the inode or nid, the structure, the field and the value), EIO from the device.
 //
 // Thread safety: after open() the reader holds no mutable state, and every method only
 // reads the device (BlockDevice is thread safe), so any number of threads may call any
