@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -188,13 +190,16 @@ uint8_t expected_type(mode_t m) {
   return 0;
 }
 
-std::string read_source(const stdfs::path& p) {
+// The first `limit` bytes of a source file (all of it by default). Used from threads: no
+// Catch assertions.
+std::string read_source(const stdfs::path& p, size_t limit = SIZE_MAX) {
   FILE* f = std::fopen(p.c_str(), "rb");
-  REQUIRE(f);
+  if (!f) return "<cannot open " + p.string() + ">";
   std::string s;
   char buf[65536];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  while (s.size() < limit && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    s.append(buf, std::min(n, limit - s.size()));
   std::fclose(f);
   return s;
 }
@@ -237,10 +242,12 @@ class Checker {
     }
     REQUIRE(S_ISREG(st.st_mode));
     ++c.files;
+    regular.emplace_back(src, ino);
     check_bytes(src, ino, static_cast<uint64_t>(st.st_size));
   }
 
   Counts c;
+  std::vector<std::pair<stdfs::path, uint32_t>> regular;  // one name per regular file
 
  private:
   void check_dir(const stdfs::path& src, uint32_t ino, uint32_t parent_ino) {
@@ -345,7 +352,36 @@ TEST_CASE("reader reads back a random tree loaded by sload.f2fs") {
   REQUIRE(big_attr);
   CHECK(big_attr->current_depth >= 3);
 
-  SECTION("errno-style errors") {
+  {  // concurrent readers on one FileSystemReader
+    // Catch assertions are not thread safe: threads count, the test thread checks.
+    std::atomic<int> mismatches{0}, failures{0}, reads{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 g(t);
+        for (int i = 0; i < 150; ++i) {
+          const auto& [path, ino] = ch.regular[g() % ch.regular.size()];
+          const std::string want = read_source(path, 256u << 10);  // a prefix of big files
+          std::string got(want.size(), '\0');
+          auto n = r.read(ino, 0, std::as_writable_bytes(std::span(got)));
+          auto a = r.getattr(ino);
+          auto back = r.resolve(path.lexically_relative(src).string());
+          if (!n || !a || !back) {
+            ++failures;
+            continue;
+          }
+          if (*n != want.size() || got != want || *back != ino) ++mismatches;
+          ++reads;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+    CHECK(mismatches == 0);
+    CHECK(reads == 600);
+  }
+
+  {  // errno-style errors
     auto file = r.resolve("edge_3488");
     REQUIRE(file);
     auto e1 = r.lookup(r.root_ino(), "no such name");
