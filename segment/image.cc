@@ -86,8 +86,8 @@ Result<Image> open_image(blockdev::BlockDevice& dev) {
   if (valid != h.valid_block_count)
     return fail(corrupt("checkpoint valid_block_count = " + std::to_string(h.valid_block_count) +
                         " but the SIT counts " + std::to_string(valid) + " valid blocks"));
-  // Linux counts free segments per section; with one segment per section both agree.
-  if (L.segs_per_sec == 1 && free_segs != h.free_segment_count)
+  // Free segments are counted one by one (as Linux's free_segmap and fsck.f2fs do).
+  if (free_segs != h.free_segment_count)
     return fail(corrupt("checkpoint free_segment_count = " + std::to_string(h.free_segment_count) +
                         " but the SIT has " + std::to_string(free_segs) + " free segments"));
   const Journal& nj = img.cp.nat_journal();

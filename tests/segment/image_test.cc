@@ -231,6 +231,19 @@ TEST_CASE("corrupt images give precise errors") {
     CHECK(msg.find("valid_block_count = 5") != std::string::npos);
     CHECK(msg.find("SIT counts 2") != std::string::npos);
   }
+  SECTION("free segment count that disagrees with the SIT") {
+    auto dev = fresh();
+    auto im = open_image(*dev);
+    REQUIRE(im);
+    const uint32_t want = im->cp.head().free_segment_count;
+    Checkpoint cp = im->cp;
+    cp.head().free_segment_count = want - 1;
+    cp.head().checkpoint_ver += 1;
+    REQUIRE(write_checkpoint(*dev, im->super.layout, cp, 1));
+    auto msg = open_error(*dev);
+    CHECK(msg.find("free_segment_count = " + std::to_string(want - 1) + " but the SIT has " +
+                   std::to_string(want) + " free segments") != std::string::npos);
+  }
   SECTION("out-of-range current segment") {
     auto dev = fresh();
     auto im = open_image(*dev);
