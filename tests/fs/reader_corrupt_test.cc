@@ -165,12 +165,13 @@ TEST_CASE("NAT: a journal entry in the checkpoint wins over the NAT block") {
     auto cp = segment::read_checkpoint(**dev, sb->layout);
     REQUIRE(cp);
     segment::Journal& j = cp->nat_journal();
-    REQUIRE(j.n_entries < segment::kNatJournalEntries);
+    const uint16_t n = j.n_entries;  // a packed field: copy it before Catch binds a reference
+    REQUIRE(n < segment::kNatJournalEntries);
     segment::NatJournalEntry e{};
     e.nid = small;
     e.ne = {0, small, static_cast<uint32_t>(blk)};
-    std::memcpy(&j.nat.entries[j.n_entries], &e, sizeof(e));
-    j.n_entries = static_cast<uint16_t>(j.n_entries + 1);
+    std::memcpy(&j.nat.entries[n], &e, sizeof(e));
+    j.n_entries = static_cast<uint16_t>(n + 1);
     cp->head().checkpoint_ver += 1;
     REQUIRE(segment::write_checkpoint(**dev, sb->layout, *cp, 1 - cp->pack));
   }
