@@ -170,14 +170,8 @@ Result<std::vector<DirEntryInfo>> list_entries(const NodeManager& nm, const Inod
     return out;
   }
   const uint64_t blocks = (dir.attr.size + kBlockSize - 1) / kBlockSize;
-  const uint64_t table = dir.attr.current_depth == 0
-                             ? 0
-                             : dir_block_index(dir.attr.current_depth, dir.attr.dir_level, 0);
-  if (blocks > table)  // Linux grows i_size only to blocks of levels below i_current_depth
-    return fail(Errc::kCorrupt, dir_str(dir) + ": i_size = " + std::to_string(dir.attr.size) +
-                                    " exceeds the " + std::to_string(table) +
-                                    " blocks of i_current_depth " +
-                                    std::to_string(dir.attr.current_depth) + " hash levels");
+  // Like Linux, i_size alone bounds the walk (it is not checked against i_current_depth);
+  // BlockMapper lets a damaged, huge i_size skip whole missing nodes at once.
   BlockMapper mapper(nm, dir);
   std::vector<uint8_t> blk(kBlockSize);
   for (uint64_t b = 0, next = 0; b < blocks; b = next) {
