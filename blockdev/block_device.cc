@@ -167,6 +167,7 @@ void BlockDevice::count_failure(const Status& s) {
 
 void BlockDevice::read_async(uint64_t lba, std::span<std::byte> buf, IoCallback done) {
   if (auto s = check_buffer(lba, buf.size(), "read"); !s) return done(std::move(s));
+  if (buf.empty()) return done({});  // nothing to transfer: no command
   counters_->read_commands.fetch_add(1, std::memory_order_relaxed);
   do_read_async(lba, buf, [this, n = buf.size(), done = std::move(done)](Status s) {
     if (s) {
@@ -180,10 +181,14 @@ void BlockDevice::read_async(uint64_t lba, std::span<std::byte> buf, IoCallback 
 
 void BlockDevice::write_async(uint64_t lba, std::span<const std::byte> buf, IoCallback done) {
   if (auto s = check_buffer(lba, buf.size(), "write"); !s) return done(std::move(s));
+  if (buf.empty()) return done({});
   counters_->write_commands.fetch_add(1, std::memory_order_relaxed);
-  counters_->bytes_written.fetch_add(buf.size(), std::memory_order_relaxed);
-  do_write_async(lba, buf, [this, done = std::move(done)](Status s) {
-    count_failure(s);
+  do_write_async(lba, buf, [this, n = buf.size(), done = std::move(done)](Status s) {
+    if (s) {
+      counters_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+    } else {
+      count_failure(s);
+    }
     done(std::move(s));
   });
 }
@@ -198,6 +203,7 @@ void BlockDevice::flush_async(IoCallback done) {
 
 void BlockDevice::discard_async(uint64_t lba, uint64_t blocks, IoCallback done) {
   if (auto s = check_range(lba, blocks, "discard"); !s) return done(std::move(s));
+  if (blocks == 0) return done({});
   counters_->discard_commands.fetch_add(1, std::memory_order_relaxed);
   do_discard_async(lba, blocks, [this, done = std::move(done)](Status s) {
     count_failure(s);
@@ -211,13 +217,16 @@ void BlockDevice::copy_command_async(const CopyCommand& command, CopyCommandCall
   counters_->copy_ranges.fetch_add(command.sources.size(), std::memory_order_relaxed);
   counters_->copy_descriptor_bytes.fetch_add(command.sources.size() * kCopyDescriptorBytes,
                                              std::memory_order_relaxed);
-  uint64_t total = command.total_blocks();
-  do_copy_async(command, [this, total, done = std::move(done)](CopyCommandResult r) {
-    if (r.status) {
-      counters_->blocks_copied_in_device.fetch_add(total, std::memory_order_relaxed);
-    } else {
-      count_failure(r.status);
-    }
+  // The callback may run after the caller's command is gone: keep the range sizes.
+  boost::container::small_vector<uint64_t, 16> sizes;
+  for (const CopyRange& r : command.sources) sizes.push_back(r.blocks);
+  do_copy_async(command, [this, sizes, done = std::move(done)](CopyCommandResult r) {
+    // A failed command still copied its ranges below DW0 inside the device.
+    const size_t copied = r.status ? sizes.size() : std::min<size_t>(r.ranges_done, sizes.size());
+    uint64_t blocks = 0;
+    for (size_t i = 0; i < copied; ++i) blocks += sizes[i];
+    counters_->blocks_copied_in_device.fetch_add(blocks, std::memory_order_relaxed);
+    count_failure(r.status);
     done(std::move(r));
   });
 }
@@ -230,6 +239,7 @@ void BlockDevice::copy_async(CopyRequest request, CopyCallback done) {
 
 Status BlockDevice::read(uint64_t lba, std::span<std::byte> buf) {
   if (auto s = check_buffer(lba, buf.size(), "read"); !s) return s;
+  if (buf.empty()) return {};
   counters_->read_commands.fetch_add(1, std::memory_order_relaxed);
   Status s = do_read(lba, buf);
   if (s) counters_->bytes_read.fetch_add(buf.size(), std::memory_order_relaxed);
@@ -239,9 +249,10 @@ Status BlockDevice::read(uint64_t lba, std::span<std::byte> buf) {
 
 Status BlockDevice::write(uint64_t lba, std::span<const std::byte> buf) {
   if (auto s = check_buffer(lba, buf.size(), "write"); !s) return s;
+  if (buf.empty()) return {};
   counters_->write_commands.fetch_add(1, std::memory_order_relaxed);
-  counters_->bytes_written.fetch_add(buf.size(), std::memory_order_relaxed);
   Status s = do_write(lba, buf);
+  if (s) counters_->bytes_written.fetch_add(buf.size(), std::memory_order_relaxed);
   count_failure(s);
   return s;
 }
@@ -255,6 +266,7 @@ Status BlockDevice::flush() {
 
 Status BlockDevice::discard(uint64_t lba, uint64_t blocks) {
   if (auto s = check_range(lba, blocks, "discard"); !s) return s;
+  if (blocks == 0) return {};
   counters_->discard_commands.fetch_add(1, std::memory_order_relaxed);
   Status s = do_discard(lba, blocks);
   count_failure(s);
@@ -270,6 +282,11 @@ Result<CopyResult> BlockDevice::copy(const CopyRequest& request) {
 QueueLimits BlockDevice::limits() const {
   std::lock_guard lock(limits_mu_);
   return limits_;
+}
+
+bool BlockDevice::offload_enabled() const {
+  QueueLimits l = limits();
+  return l.copy_offload && l.copy_offload_supported;
 }
 
 Status BlockDevice::set_copy_offload(bool on) {
@@ -336,6 +353,7 @@ void BlockDevice::reset_stats() {
 // ---- default hooks ----------------------------------------------------------------------
 
 void BlockDevice::start_workers(unsigned threads) {
+  threads = std::min(threads, kMaxDeviceWorkers);
   if (threads > 0) workers_ = std::make_unique<IoWorkers>(threads);
 }
 
@@ -414,8 +432,9 @@ Result<CopyResult> copy_between(BlockDevice& src, const CopyRequest& request, Bl
   }
   auto [src_root, src_off] = src.root();
   auto [dst_root, dst_off] = dst.root();
-  if (src_root == dst_root) {
-    // Same physical device: translate to root addresses and let it offload.
+  if (src_root == dst_root && src.offload_enabled() && dst.offload_enabled()) {
+    // Same physical device, and neither side forces emulation: translate to root addresses
+    // and let the root decide (its own switch applies too).
     CopyRequest rooted;
     for (const auto& r : request.sources) rooted.sources.push_back({r.lba + src_off, r.blocks});
     rooted.dst = request.dst + dst_off;

@@ -38,6 +38,9 @@ class IoWorkers;
 class CopyEngine;
 struct CopyEngineOptions;
 
+// Most I/O threads a device may run (workers= in URIs, the devices' options).
+inline constexpr unsigned kMaxDeviceWorkers = 64;
+
 using IoCallback = std::function<void(Status)>;
 using CopyCallback = std::function<void(Result<CopyResult>)>;
 
@@ -69,7 +72,8 @@ class BlockDevice {
   uint64_t size_bytes() const { return block_count_ * block_size_; }
 
   // Asynchronous operations. `buf` must stay valid until the callback runs; its size must be
-  // a whole number of blocks. Invalid arguments complete with an error before any I/O.
+  // a whole number of blocks. Invalid arguments complete with an error before any I/O; an
+  // empty buffer (or a discard of 0 blocks) completes at once with success, no command.
   void read_async(uint64_t lba, std::span<std::byte> buf, IoCallback done);
   void write_async(uint64_t lba, std::span<const std::byte> buf, IoCallback done);
   void flush_async(IoCallback done);
@@ -91,6 +95,9 @@ class BlockDevice {
   // user limit must be between 1 and the hardware limit.
   QueueLimits limits() const;
   Status set_copy_offload(bool on);
+  // Whether copies on this device are offloaded now: supported and switched on, here and,
+  // for stacked devices, on every device below.
+  virtual bool offload_enabled() const;
   Status set_copy_limits(const CopyLimits& limits);
 
   // Copy engine tuning (queue depth, emulation buffer); see copy_engine.h.
@@ -127,8 +134,9 @@ class BlockDevice {
   virtual void do_discard_async(uint64_t lba, uint64_t blocks, IoCallback done);
   virtual void do_copy_async(const CopyCommand& command, CopyCommandCallback done);
 
-  // Run synchronous hooks on `threads` worker threads for the async forms. A derived class
-  // that calls this must call stop_workers() first thing in its destructor.
+  // Run synchronous hooks on `threads` worker threads for the async forms (at most
+  // kMaxDeviceWorkers; fewer if the system refuses threads). A derived class that calls this
+  // must call stop_workers() first thing in its destructor.
   void start_workers(unsigned threads);
   void stop_workers();
   // Run `fn` on a worker (or inline without workers).

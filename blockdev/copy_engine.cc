@@ -152,7 +152,8 @@ std::unique_ptr<CopyEngine::Buffer> CopyEngine::take_buffer() {
                              (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment);
     }
     if (p != nullptr) return std::make_unique<Buffer>(static_cast<std::byte*>(p), bytes);
-    if (bytes / 2 < kMinBufferBytes) return nullptr;
+    // Never below one block: a smaller buffer could not hold anything.
+    if (bytes / 2 < std::max<size_t>(kMinBufferBytes, device_.block_size())) return nullptr;
     buffer_bytes_ = bytes / 2;  // halve, as the kernel's emulation does, and keep it
   }
 }
@@ -191,8 +192,15 @@ CopyEngineOptions CopyEngine::options() const {
 }
 
 Status CopyEngine::set_options(const CopyEngineOptions& options) {
-  if (options.queue_depth == 0) {
-    return fail(Errc::kInvalidArgument, "copy engine queue depth must be at least 1");
+  if (options.queue_depth == 0 || options.queue_depth > kMaxQueueDepth) {
+    return fail(Errc::kInvalidArgument, "copy engine queue depth " +
+                                            std::to_string(options.queue_depth) +
+                                            " is outside 1.." + std::to_string(kMaxQueueDepth));
+  }
+  if (options.async_threads == 0 || options.async_threads > kMaxAsyncThreads) {
+    return fail(Errc::kInvalidArgument, "copy engine async threads " +
+                                            std::to_string(options.async_threads) +
+                                            " is outside 1.." + std::to_string(kMaxAsyncThreads));
   }
   if (options.emulation_buffer_bytes < device_.block_size()) {
     return fail(Errc::kInvalidArgument, "emulation buffer of " +
@@ -213,9 +221,7 @@ Result<CopyResult> CopyEngine::run(const CopyRequest& request) {
   }
   const QueueLimits limits = device_.limits();
   const CopyEngineOptions opts = options();
-  if (limits.copy_offload && limits.copy_offload_supported) {
-    return offload(request, limits.copy, opts.queue_depth);
-  }
+  if (device_.offload_enabled()) return offload(request, limits.copy, opts.queue_depth);
   std::vector<CopyPiece> pieces;
   uint64_t at = request.dst;
   for (const CopyRange& r : request.sources) {
@@ -224,9 +230,10 @@ Result<CopyResult> CopyEngine::run(const CopyRequest& request) {
   }
   auto result = emulate(device_, pieces, device_);
   if (result) {
-    result->emulation_reason = limits.copy_offload_supported
-                                   ? "copy_offload is off"
-                                   : "the device does not support copy offload";
+    result->emulation_reason = !limits.copy_offload_supported
+                                   ? "the device does not support copy offload"
+                               : limits.copy_offload ? "copy_offload is off below this device"
+                                                     : "copy_offload is off";
   }
   return result;
 }

@@ -27,10 +27,13 @@
 
 namespace f2sc::blockdev {
 
+inline constexpr unsigned kMaxQueueDepth = 1024;
+inline constexpr unsigned kMaxAsyncThreads = 64;
+
 struct CopyEngineOptions {
-  unsigned queue_depth = 8;                         // commands or chunks in flight per copy
+  unsigned queue_depth = 8;  // commands or chunks in flight per copy, 1..kMaxQueueDepth
   size_t emulation_buffer_bytes = size_t{1} << 20;  // per in-flight emulation chunk
-  unsigned async_threads = 2;                       // threads that run copy_async() jobs
+  unsigned async_threads = 2;  // threads that run copy_async() jobs, 1..kMaxAsyncThreads
 };
 
 // Checks source ranges alone: at least one, none empty, no overflow, all inside a device of

@@ -51,6 +51,10 @@ FaultDevice::~FaultDevice() {
   stop_workers();
 }
 
+bool FaultDevice::offload_enabled() const {
+  return BlockDevice::offload_enabled() && inner_.offload_enabled();
+}
+
 void FaultDevice::add_rule(const FaultRule& rule) {
   std::lock_guard lock(mu_);
   rules_.push_back(rule);

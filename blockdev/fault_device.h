@@ -55,6 +55,7 @@ class FaultDevice final : public BlockDevice {
  public:
   explicit FaultDevice(BlockDevice& inner);
   ~FaultDevice() override;
+  bool offload_enabled() const override;
 
   void add_rule(const FaultRule& rule);
   void clear_rules();

@@ -1,18 +1,24 @@
 #include "blockdev/io_workers.h"
 
+#include <system_error>
+
 namespace f2sc::blockdev {
 
 IoWorkers::IoWorkers(unsigned threads) {
   threads_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] {
-      for (;;) {
-        std::function<void()> job;
-        queue_.pop(job);
-        if (!job) return;  // an empty job is the stop signal
-        job();
-      }
-    });
+    try {
+      threads_.emplace_back([this] {
+        for (;;) {
+          std::function<void()> job;
+          queue_.pop(job);
+          if (!job) return;  // an empty job is the stop signal
+          job();
+        }
+      });
+    } catch (const std::system_error&) {
+      break;  // the system refuses more threads: run with those we have (or inline)
+    }
   }
 }
 

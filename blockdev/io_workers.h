@@ -1,7 +1,8 @@
 // IoWorkers: a fixed set of threads that run queued I/O jobs (device hooks, copy jobs).
 //
-// Jobs run in FIFO order per thread pick-up; a job may block (it is meant for system calls).
-// Thread safety: post() may be called from any thread, including from a job or another
+// Starts up to `threads` threads (fewer if the system refuses more; with none, jobs run
+// inline). Jobs run in FIFO order per thread pick-up; a job may block (it is meant for system
+// calls). Thread safety: post() may be called from any thread, including from a job or another
 // device's thread. stop() waits for post() calls still inside the queue (a job can finish
 // before the thread that queued it has returned from push), drains the jobs already
 // queued, then joins; post() after stop() runs the job inline.

@@ -24,6 +24,10 @@ std::pair<BlockDevice*, uint64_t> PartitionDevice::root() {
   return {dev, offset + first_};
 }
 
+bool PartitionDevice::offload_enabled() const {
+  return BlockDevice::offload_enabled() && parent_.offload_enabled();
+}
+
 CopyCommand PartitionDevice::remap(const CopyCommand& command) const {
   CopyCommand out;
   for (const CopyRange& r : command.sources) out.sources.push_back({r.lba + first_, r.blocks});

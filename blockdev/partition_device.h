@@ -17,6 +17,7 @@ class PartitionDevice final : public BlockDevice {
   static Result<std::unique_ptr<PartitionDevice>> create(BlockDevice& parent, uint64_t first,
                                                          uint64_t blocks);
   std::pair<BlockDevice*, uint64_t> root() override;
+  bool offload_enabled() const override;
   uint64_t first_block() const { return first_; }
 
  protected:

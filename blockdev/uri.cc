@@ -56,8 +56,12 @@ Result<CommonOptions> take_common(std::map<std::string, std::string>& opts) {
     if (*v) return apply(**v);
     return {};
   };
-  auto positive = [](const char* key, uint64_t v) -> Status {
-    if (v == 0) return fail(Errc::kInvalidArgument, std::string("option ") + key + " must be >= 1");
+  auto within = [](const char* key, uint64_t v, uint64_t lo, uint64_t hi) -> Status {
+    if (v < lo || v > hi) {
+      return fail(Errc::kInvalidArgument, std::string("option ") + key + "=" + std::to_string(v) +
+                                              " must be between " + std::to_string(lo) + " and " +
+                                              std::to_string(hi));
+    }
     return {};
   };
   Status s = get("bs", [&](uint64_t v) -> Status {
@@ -81,22 +85,22 @@ Result<CommonOptions> take_common(std::map<std::string, std::string>& opts) {
   if (s)
     s = get("workers", [&](uint64_t v) -> Status {
       c.workers = v;
-      return {};
+      return within("workers", v, 0, kMaxDeviceWorkers);
     });
   if (s)
     s = get("max_copy_sectors", [&](uint64_t v) -> Status {
       c.limits.max_copy_sectors = v;
-      return positive("max_copy_sectors", v);
+      return within("max_copy_sectors", v, 1, UINT32_MAX);
     });
   if (s)
     s = get("max_copy_nr_ranges", [&](uint64_t v) -> Status {
       c.limits.max_copy_nr_ranges = static_cast<uint32_t>(v);
-      return positive("max_copy_nr_ranges", v);
+      return within("max_copy_nr_ranges", v, 1, UINT32_MAX);
     });
   if (s)
     s = get("max_copy_range_sectors", [&](uint64_t v) -> Status {
       c.limits.max_copy_range_sectors = v;
-      return positive("max_copy_range_sectors", v);
+      return within("max_copy_range_sectors", v, 1, UINT32_MAX);
     });
   if (!s) return tl::unexpected(s.error());
   return c;

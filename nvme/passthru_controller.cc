@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -209,7 +210,10 @@ class UringTransport final : public PassthruController::Impl {
 
   UringTransport(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
 
-  // Puts one command on the ring and submits it. Called with r.mu held.
+  // Puts one command on the ring and submits it. Called with r.mu held. Fails only when no
+  // submission entry could be had: once the entry is filled it is visible to the kernel (the
+  // ring's tail has moved), so the command will run and complete through the reaper even
+  // if io_uring_enter fails now; the job must stay alive for it.
   int push(Ring& r, Job* j) {
     io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
     if (sqe == nullptr) {
@@ -223,8 +227,14 @@ class UringTransport final : public PassthruController::Impl {
     sqe->cmd_op = NVME_URING_CMD_IO;
     io_uring_sqe_set_data64(sqe, reinterpret_cast<uintptr_t>(j));
     fill(*reinterpret_cast<nvme_uring_cmd*>(sqe->cmd), j->sqe, j->data);
-    int rc = io_uring_submit(&r.ring);
-    return rc < 0 ? rc : 0;
+    // Transient refusals (a full completion queue the reaper is draining, a signal) are
+    // retried; anything else leaves the entry queued for the next submission.
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      int rc = io_uring_submit(&r.ring);
+      if (rc >= 0 || (rc != -EAGAIN && rc != -EBUSY && rc != -EINTR)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return 0;
   }
 
   void reap(Ring& r) {

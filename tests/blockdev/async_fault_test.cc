@@ -9,6 +9,8 @@
 #include "blockdev/copy_engine.h"
 #include "blockdev/fault_device.h"
 #include "blockdev/memory_device.h"
+#include "blockdev/partition_device.h"
+#include "blockdev/uri.h"
 #include "tests/support/copy_test_util.h"
 
 namespace f2sc::blockdev {
@@ -246,6 +248,82 @@ TEST_CASE("fault rules match by operation, block range, skip and count") {
   CHECK_FALSE(dev.write(9, std::vector<std::byte>(2 * kBs)));  // touches block 10
   CHECK(dev.write(11, block));                                 // rule spent
   CHECK(dev.faults_injected() == 2);
+}
+
+}  // namespace
+}  // namespace f2sc::blockdev
+
+namespace f2sc::blockdev {
+namespace {
+
+TEST_CASE("zero-length requests complete at once on every device kind") {
+  for (const char* uri : {"mem:1M", "nvme-emu:mem:1M"}) {
+    INFO(uri);
+    auto d = open_device(uri);
+    REQUIRE(d);
+    auto& dev = **d;
+    FaultDevice fault(dev);
+    for (BlockDevice* target : {&dev, static_cast<BlockDevice*>(&fault)}) {
+      std::vector<std::byte> none;
+      CHECK(target->read(0, none));
+      CHECK(target->write(0, none));
+      CHECK(target->discard(0, 0));
+      std::promise<Status> r, w, x;
+      target->read_async(5, none, [&](Status s) { r.set_value(s); });
+      target->write_async(5, none, [&](Status s) { w.set_value(s); });
+      target->discard_async(5, 0, [&](Status s) { x.set_value(s); });
+      CHECK(r.get_future().get());
+      CHECK(w.get_future().get());
+      CHECK(x.get_future().get());
+    }
+    CHECK(dev.stats().read_commands == 0);
+    CHECK(dev.stats().write_commands == 0);
+  }
+}
+
+TEST_CASE("a partial copy command counts the blocks it copied inside the device") {
+  auto inner = memory(64);
+  FaultDevice dev(*inner);
+  FaultRule rule;
+  rule.ops = kFaultCopy;
+  rule.count = 1;
+  rule.copy_ranges_done = 1;
+  dev.add_rule(rule);
+  auto r = dev.copy(CopyRequest{{{10, 3}, {20, 3}}, 40});
+  REQUIRE(r);
+  CHECK(r->blocks_offloaded == 3);
+  CHECK(dev.stats().blocks_copied_in_device == 3);
+  CHECK(dev.stats().failed_commands == 1);
+}
+
+TEST_CASE("a device forced to emulate makes the devices stacked on it emulate") {
+  auto parent = memory(128);
+  auto part = PartitionDevice::create(*parent, 0, 64);
+  REQUIRE(part);
+  REQUIRE((*part)->offload_enabled());
+  REQUIRE(parent->set_copy_offload(false));  // after the partition was made
+  CHECK_FALSE((*part)->offload_enabled());
+  auto r = (*part)->copy(CopyRequest{{{0, 4}}, 10});
+  REQUIRE(r);
+  CHECK(r->blocks_emulated == 4);
+  CHECK(r->emulation_reason == "copy_offload is off below this device");
+  CHECK(parent->stats().copy_commands == 0);
+  // Two partitions of a parent that emulates: copy_between emulates too.
+  auto other = PartitionDevice::create(*parent, 64, 64);
+  REQUIRE(other);
+  auto x = copy_between(**part, CopyRequest{{{0, 4}}, 0}, **other);
+  REQUIRE(x);
+  CHECK(x->blocks_emulated == 4);
+  CHECK(parent->stats().copy_commands == 0);
+  FaultDevice fault(*parent);
+  CHECK_FALSE(fault.offload_enabled());
+}
+
+TEST_CASE("copy engine queue depth and async threads are bounded") {
+  auto dev = memory(16);
+  CHECK_FALSE(dev->copy_engine().set_options({.queue_depth = kMaxQueueDepth + 1}));
+  CHECK(dev->copy_engine().set_options({.queue_depth = kMaxQueueDepth}));
+  CHECK_FALSE(dev->copy_engine().set_options({.queue_depth = 4, .async_threads = 0}));
 }
 
 }  // namespace

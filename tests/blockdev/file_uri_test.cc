@@ -192,7 +192,9 @@ TEST_CASE("bad device URIs fail with a clear message") {
        {Case{"", "empty device name"}, Case{"bogus:x", "unknown device scheme"},
         Case{"mem:", "names no size"}, Case{"mem:10K?bs=4096", "multiple"},
         Case{"mem:1M?bs=1000", "power of two"}, Case{"mem:1M?frob=1", "unknown option 'frob'"},
-        Case{"mem:1M?bs", "key=value"}, Case{"mem:1M?max_copy_sectors=0", "must be >= 1"},
+        Case{"mem:1M?bs", "key=value"}, Case{"mem:1M?max_copy_sectors=0", "must be between 1 and"},
+        Case{"mem:1M?max_copy_nr_ranges=4294967296", "must be between 1 and"},
+        Case{"mem:1M?workers=100000000", "must be between 0 and 64"},
         Case{"mem:1M?workers=x", "not a non-negative integer"},
         Case{"file:/nonexistent/x.img", "cannot open"}}) {
     INFO(c.uri);
