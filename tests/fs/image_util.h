@@ -54,16 +54,17 @@ inline RunResult run(const std::string& cmd) {
   return r;
 }
 
-// mkfs.f2fs -f on a fresh sparse file of `bytes`, then sload.f2fs -f `src`. sload.f2fs
-// writes every block of every file (holes in the source become zero blocks), so the
+// mkfs.f2fs -f [mkfs_options] on a fresh sparse file of `bytes`, then sload.f2fs -f `src`.
+// sload.f2fs writes every block of every file (holes in the source become zero blocks), so the
 // image must hold the tree's full logical size plus F2FS's overprovisioning.
-inline void make_image(const std::filesystem::path& src, const std::string& img, uint64_t bytes) {
+inline void make_image(const std::filesystem::path& src, const std::string& img, uint64_t bytes,
+                       const std::string& mkfs_options = "") {
   {
     std::ofstream f(img, std::ios::binary | std::ios::trunc);
     REQUIRE(f.good());
   }
   std::filesystem::resize_file(img, bytes);
-  RunResult m = run("mkfs.f2fs -f " + img);
+  RunResult m = run("mkfs.f2fs -f " + mkfs_options + " " + img);
   INFO(m.output);
   REQUIRE(m.status == 0);
   RunResult s = run("sload.f2fs -f '" + src.string() + "' " + img);
