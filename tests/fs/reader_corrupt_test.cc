@@ -488,3 +488,82 @@ TEST_CASE("inline dentries: the table Linux lays out in the inode reads like the
 
 }  // namespace
 }  // namespace f2sc::fs
+
+namespace f2sc::fs {
+namespace {
+
+// sload.f2fs only builds trees as deep as the files it loads, and a file needing the
+// double-indirect node is over 4 GiB. So graft one onto /big by hand: three nodes in
+// free blocks at the end of the main area, with NAT entries for three unused nids.
+TEST_CASE("data: blocks under the double-indirect node") {
+  Fixture fx;
+  const uint32_t big = fx.ino("/big");
+  const uint64_t inode_blk = fx.node_block(big);
+  uint32_t data1 = 0, max_nid = 0;
+  uint64_t main_end = 0;
+  {
+    auto o = fx.open();
+    auto v = o->inode(big);
+    REQUIRE(v);
+    REQUIRE(v->addrs_per_inode == 873);
+    data1 = v->addr(1);
+    max_nid = o->nodes().max_nid();
+    main_end = o->super().layout.main_end();
+  }
+  const uint32_t nid_dind = max_nid - 1, nid_ind = max_nid - 2, nid_dir = max_nid - 3;
+  const uint32_t blk_dind = static_cast<uint32_t>(main_end - 1);
+  const uint32_t blk_ind = blk_dind - 1, blk_dir = blk_dind - 2;
+  // Node offsets as Linux numbers them: the double-indirect node is 5 + 2 * 1018, its
+  // first indirect child one more, that child's direct node `d` 1 + d more.
+  constexpr uint32_t kDind = 5 + 2 * 1018;
+  auto write_node = [&](uint32_t blk, uint32_t nid, uint32_t offset, uint32_t slot,
+                        uint32_t value) {
+    segment::NodeBlock n{};
+    n.nid[slot] = value;
+    n.footer.nid = nid;
+    n.footer.ino = big;
+    n.footer.flag = offset << 3;
+    patch(fx.img, uint64_t{blk} * kBlockSize, &n, kBlockSize);
+    const segment::NatEntry e{0, big, blk};
+    patch(fx.img, fx.nat_entry_offset(nid, true), &e, sizeof(e));
+  };
+  write_node(blk_dind, nid_dind, kDind, 0, nid_ind);    // indirect child 0
+  write_node(blk_ind, nid_ind, kDind + 1, 1, nid_dir);  // direct child 1
+  write_node(blk_dir, nid_dir, kDind + 3, 5, data1);    // slot 5: /big's block 1
+  const uint64_t dind_first = 873 + 2 * 1018 + 2 * 1018 * 1018;
+  const uint64_t target = dind_first + 1 * 1018 + 5;
+  patch_value<uint32_t>(fx.img, inode_field(inode_blk, offsetof(segment::Inode, i_nid)) + 16,
+                        nid_dind);
+  patch_value<uint64_t>(fx.img, inode_field(inode_blk, offsetof(segment::Inode, i_size)),
+                        (dind_first + 1018 * 1018 + 10) * kBlockSize);
+
+  auto o = fx.open();
+  std::string got(3 * kBlockSize, 'x');
+  auto n = o->read(big, (target - 1) * kBlockSize, std::as_writable_bytes(std::span(got)));
+  REQUIRE(n);
+  REQUIRE(*n == 3 * kBlockSize);
+  const std::string zeros(kBlockSize, '\0');
+  CHECK(got.substr(0, kBlockSize) == zeros);  // slot 4: NULL_ADDR
+  CHECK(got.substr(kBlockSize, kBlockSize) == fx.big_data.substr(kBlockSize, kBlockSize));
+  CHECK(got.substr(2 * kBlockSize) == zeros);  // slot 6
+  // Under a missing indirect child of the double-indirect node: zeros.
+  std::string far(kBlockSize, 'x');
+  auto m = o->read(big, (dind_first + 1018 * 1018 + 7) * kBlockSize,
+                   std::as_writable_bytes(std::span(far)));
+  REQUIRE(m);
+  CHECK(*m == kBlockSize);
+  CHECK(far == zeros);
+  // A direct node numbered for another place in the tree is named.
+  patch_value<uint32_t>(fx.img,
+                        uint64_t{blk_dir} * kBlockSize + offsetof(segment::NodeBlock, footer) + 8,
+                        (kDind + 2) << 3);
+  auto o2 = fx.open();
+  auto bad = o2->read(big, target * kBlockSize, std::as_writable_bytes(std::span(far)));
+  REQUIRE(!bad);
+  require_corrupt(bad.error(),
+                  {"nid " + std::to_string(nid_dir), "node offset " + std::to_string(kDind + 3),
+                   "footer node offset = " + std::to_string(kDind + 2)});
+}
+
+}  // namespace
+}  // namespace f2sc::fs
