@@ -87,6 +87,15 @@ TEST_CASE("f2sc-copy copies ranges on every device kind, offloaded or emulated")
   }
 }
 
+TEST_CASE("f2sc-copy reads block numbers as decimal, leading zeros included") {
+  Image img(256);
+  auto r = run(img.path() + " --dst 0200 --range 010:1 --json");
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["dst"] == 200);
+  CHECK((img.contents() == img.expected({{10, 1}}, 200)));
+}
+
 TEST_CASE("f2sc-copy prints a readable summary") {
   Image img(32);
   auto r = run(img.path() + " --dst 10 --range 0:4");
@@ -107,9 +116,12 @@ TEST_CASE("f2sc-copy refuses bad requests with exit 2 and leaves the image alone
            {"--dst 62 --range 0:4", "ends past the device"},
            {"--dst 10 --range 0:0", "is empty"},
            {"--dst 10 --range 70:1", "ends past the device"},
-           {"--dst 10 --range 1:x", "must be non-negative integers"},
+           {"--dst 10 --range 1:x", "must be decimal block numbers"},
            {"--dst 10 --range 5", "not of the form SRC:LEN"},
-           {"--dst 10 --range -1:2", "must be non-negative integers"},
+           {"--dst 10 --range -1:2", "must be decimal block numbers"},
+           {"--dst 10 --range 0x1:2", "must be decimal block numbers"},
+           {"--dst -1 --range 0:2", "is not a decimal block number"},
+           {"--dst 0x10 --range 0:2", "is not a decimal block number"},
            {"--dst 10 --range 0:1 --block-size 1000", "512 or 4096"},
            {"--dst 10", "--range is required"},
            {"--dst 10 --range 0:1 --buffer 1X", "--buffer"},

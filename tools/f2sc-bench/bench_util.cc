@@ -54,8 +54,7 @@ void add_common_options(CLI::App& app, BenchOptions& o) {
   app.add_option("--json", o.json_path, "also write the summary as JSON to this file");
 }
 
-std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& o, int argc, char** argv,
-                                    std::vector<std::string>& benchmark_args) {
+std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& o, int argc, char** argv) {
   app.allow_extras();
   app.footer("Other options go to Google Benchmark, e.g. --benchmark_filter=REGEX.");
   try {
@@ -70,20 +69,22 @@ std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& o, int argc, ch
     return 2;
   }
   o.size = *size;
-  benchmark_args = {argv[0]};
-  for (const std::string& extra : app.remaining()) benchmark_args.push_back(extra);
+  // Google Benchmark keeps pointers into argv: the strings live as long as the process.
+  static std::vector<std::string> args;
+  args = {argv[0]};
+  for (const std::string& extra : app.remaining()) args.push_back(extra);
+  static std::vector<char*> gb_argv;
+  gb_argv.clear();
+  for (std::string& a : args) gb_argv.push_back(a.data());
+  int gb_argc = static_cast<int>(gb_argv.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
   return std::nullopt;
 }
 
-bool run_benchmarks(std::vector<std::string> args, CollectingReporter& reporter) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  int argc = static_cast<int>(argv.size());
-  benchmark::Initialize(&argc, argv.data());
-  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return false;
+void run_benchmarks(CollectingReporter& reporter) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  return true;
 }
 
 std::unique_ptr<ScratchXfs> ScratchXfs::create(uint64_t bytes, std::string* why_not) {

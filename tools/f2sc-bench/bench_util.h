@@ -49,15 +49,14 @@ struct BenchOptions {
 };
 void add_common_options(CLI::App& app, BenchOptions& options);
 
-// Parses a subcommand's arguments with CLI11; options it does not know are kept in
-// `benchmark_args` (after argv[0]) for Google Benchmark. Returns an exit code when the run
-// should stop here (--help: 0; a bad option: 2, with the message printed).
-std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& options, int argc, char** argv,
-                                    std::vector<std::string>& benchmark_args);
+// Parses a subcommand's arguments with CLI11 and hands the options it does not know to
+// Google Benchmark, so a bad flag of either kind is refused before the subcommand creates
+// anything. Returns an exit code when the run should stop here (--help: 0; a bad option:
+// 2, with the message printed).
+std::optional<int> parse_bench_args(CLI::App& app, BenchOptions& options, int argc, char** argv);
 
-// Runs the registered benchmarks with `args` (argv[0], then Google Benchmark flags) and
-// fills `reporter`. Returns false (and prints why) on flags it does not know either.
-bool run_benchmarks(std::vector<std::string> args, CollectingReporter& reporter);
+// Runs the registered benchmarks and fills `reporter`.
+void run_benchmarks(CollectingReporter& reporter);
 
 // An XFS filesystem on a loop-mounted sparse image, unmounted and removed on destruction.
 // Only as root with mkfs.xfs and loop devices; otherwise create() says why not.

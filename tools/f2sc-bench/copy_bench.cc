@@ -114,7 +114,16 @@ int64_t raw_copy_file_range(int fd, const CopyRequest& req) {
   return 0;
 }
 
+// A benchmark file and the devices on it; closes and removes the file however the run ends.
 struct FileTarget {
+  FileTarget(std::string l, std::string p) : label(std::move(l)), path(std::move(p)) {}
+  FileTarget(FileTarget&&) = delete;
+  ~FileTarget() {
+    offload.reset();
+    emulate.reset();
+    if (raw_fd >= 0) ::close(raw_fd);
+    unlink(path.c_str());
+  }
   std::string label;  // "ext4", "xfs", ...
   std::string path;
   std::unique_ptr<BlockDevice> offload, emulate;
@@ -135,8 +144,7 @@ int run_copy_bench(int argc, char** argv) {
   bool no_xfs = false;
   app.add_option("--dir", dir, "directory for the file device (default $TMPDIR or /var/tmp)");
   app.add_flag("--no-xfs", no_xfs, "skip the XFS loop device");
-  std::vector<std::string> benchmark_args;
-  if (auto code = parse_bench_args(app, opts, argc, argv, benchmark_args)) return *code;
+  if (auto code = parse_bench_args(app, opts, argc, argv)) return *code;
   const bool xfs = !no_xfs;
   const uint64_t size = opts.size, seed = opts.seed;
   const std::string& json_path = opts.json_path;
@@ -203,20 +211,23 @@ int run_copy_bench(int argc, char** argv) {
   });
 
   // Files: the machine's filesystem, and XFS when we can mount it.
-  std::vector<FileTarget> targets;
+  // The scratch XFS is declared first so that it is unmounted after the files on it close.
   std::unique_ptr<ScratchXfs> scratch;
-  targets.push_back({"fs", dir + "/f2sc-bench-copy.img", nullptr, nullptr});
+  std::vector<std::unique_ptr<FileTarget>> targets;
+  targets.push_back(std::make_unique<FileTarget>("fs", dir + "/f2sc-bench-copy.img"));
   if (xfs) {
     std::string why;
     scratch = ScratchXfs::create(2 * dev_bytes + (256ull << 20), &why);
     if (scratch) {
-      targets.push_back({"xfs", scratch->dir() + "/f2sc-bench-copy.img", nullptr, nullptr});
+      targets.push_back(
+          std::make_unique<FileTarget>("xfs", scratch->dir() + "/f2sc-bench-copy.img"));
     } else {
       std::printf("xfs: skipped (%s)\n", why.c_str());
     }
   }
   std::vector<std::byte> staging(1 << 20);
-  for (FileTarget& t : targets) {
+  for (auto& target : targets) {
+    FileTarget& t = *target;
     int fd = ::open(t.path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0 || ftruncate(fd, static_cast<off_t>(dev_bytes)) != 0 ||
         !fill_random(fd, dev_bytes, seed)) {
@@ -236,7 +247,7 @@ int run_copy_bench(int argc, char** argv) {
     t.offload = std::move(*off);
     t.emulate = std::move(*emu);
   }
-  if (targets[0].label == "fs") {
+  if (targets[0]->label == "fs") {
     // Name the machine's filesystem by its type.
     std::string probe = "stat -f -c %T " + dir + " 2>/dev/null";
     if (FILE* p = popen(probe.c_str(), "r")) {
@@ -245,12 +256,13 @@ int run_copy_bench(int argc, char** argv) {
         std::string type = buf;
         while (!type.empty() && (type.back() == '\n' || type.back() == '/')) type.pop_back();
         if (type == "ext2/ext3") type = "ext4";
-        if (!type.empty()) targets[0].label = type;
+        if (!type.empty()) targets[0]->label = type;
       }
       pclose(p);
     }
   }
-  for (FileTarget& t : targets) {
+  for (auto& target : targets) {
+    FileTarget& t = *target;
     const std::string p = "file:" + t.label + "/";
     register_case(p + "offload", copied, [&t, &w] { return engine_copy(*t.offload, w.request); });
     register_case(p + "emulate", copied, [&t, &w] { return engine_copy(*t.emulate, w.request); });
@@ -261,7 +273,7 @@ int run_copy_bench(int argc, char** argv) {
   }
 
   CollectingReporter reporter;
-  if (!run_benchmarks(benchmark_args, reporter)) return 2;
+  run_benchmarks(reporter);
 
   // The summary: each path against its own raw limit, and offload against emulation.
   auto mibs = [&](const std::string& n) { return reporter.get(n, "bytes_per_second") / 1048576.0; };
@@ -293,8 +305,8 @@ int run_copy_bench(int argc, char** argv) {
     }
   };
   add("mem", "mem/", "mem/raw_memcpy");
-  for (const FileTarget& t : targets) {
-    add("file:" + t.label, "file:" + t.label + "/", "file:" + t.label + "/raw_copy_file_range");
+  for (const auto& t : targets) {
+    add("file:" + t->label, "file:" + t->label + "/", "file:" + t->label + "/raw_copy_file_range");
   }
   std::printf("\n");
   print_table(rows);
@@ -303,12 +315,6 @@ int run_copy_bench(int argc, char** argv) {
       "raw limits use plain system calls on the same file and runs, single-threaded.\n");
   if (!json_path.empty()) std::ofstream(json_path) << json.dump(2) << "\n";
 
-  for (FileTarget& t : targets) {
-    t.offload.reset();
-    t.emulate.reset();
-    ::close(t.raw_fd);
-    unlink(t.path.c_str());
-  }
   munmap(raw_mem, dev_bytes);
   return 0;
 }

@@ -4,6 +4,9 @@
 // counted by the controller: data and descriptors that crossed its link), NVMe commands/s
 // and MiB/s; then, with the timing model on (no real delays), the simulated time of the same
 // copies over a PCIe Gen4 x4 link and over NVMe/TCP at 1 Gb/s.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -77,11 +80,12 @@ int run_nvme_bench(int argc, char** argv) {
   opts.size_text = "16M";
   add_common_options(app, opts);
   std::string image, limits = "mssrl=128&mcl=128&msrc=127";
-  app.add_option("--image", image, "image file for the namespace (default: memory)");
+  app.add_option("--image", image,
+                 "a new image file for the namespace, created and removed by the benchmark; an "
+                 "existing file is refused (default: memory)");
   app.add_option("--limits", limits, "nvme-emu copy limits (default QEMU's)")
       ->capture_default_str();
-  std::vector<std::string> benchmark_args;
-  if (auto code = parse_bench_args(app, opts, argc, argv, benchmark_args)) return *code;
+  if (auto code = parse_bench_args(app, opts, argc, argv)) return *code;
   const uint64_t size = opts.size, seed = opts.seed;
   const std::string& json_path = opts.json_path;
 
@@ -94,9 +98,17 @@ int run_nvme_bench(int argc, char** argv) {
 
   std::string target = "mem:" + std::to_string(dev_bytes);
   if (!image.empty()) {
-    std::ofstream(image, std::ios::binary | std::ios::trunc).close();
+    // Never touch a file the user already has: create it exclusively.
+    int fd = ::open(image.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::fprintf(stderr, "--image %s: %s (the benchmark creates and removes its own file)\n",
+                   image.c_str(), std::strerror(errno));
+      return 2;
+    }
+    ::close(fd);
     if (truncate(image.c_str(), static_cast<off_t>(dev_bytes)) != 0) {
       std::fprintf(stderr, "cannot size %s: %s\n", image.c_str(), std::strerror(errno));
+      unlink(image.c_str());
       return 1;
     }
     target = image;
@@ -135,7 +147,7 @@ int run_nvme_bench(int argc, char** argv) {
   for (Case& c : cases) register_case(c, w);
 
   CollectingReporter reporter;
-  if (!run_benchmarks(benchmark_args, reporter)) return 2;
+  run_benchmarks(reporter);
 
   std::vector<std::vector<std::string>> rows = {{"link", "path", "MiB/s", "host B/B", "commands/s",
                                                  "cmds/copy", "sim MiB/s", "host B/B vs emul"}};

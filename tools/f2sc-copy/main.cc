@@ -4,6 +4,7 @@
 //
 // Exit status: 0 copied; 1 the device failed the copy; 2 bad usage or a bad request (nothing
 // is written).
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -23,6 +24,13 @@ using f2sc::blockdev::CopyRequest;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
+// A block number or count: decimal digits only (no sign, no octal or hex surprises).
+bool parse_blocks(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out, 10);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
 // "SRC:LEN" in blocks.
 bool parse_range(const std::string& text, CopyRange* out, std::string* why) {
   size_t colon = text.find(':');
@@ -30,16 +38,9 @@ bool parse_range(const std::string& text, CopyRange* out, std::string* why) {
     *why = "range '" + text + "' is not of the form SRC:LEN";
     return false;
   }
-  try {
-    size_t used = 0;
-    std::string a = text.substr(0, colon), b = text.substr(colon + 1);
-    if (a.empty() || b.empty() || a[0] == '-' || b[0] == '-') throw std::invalid_argument("sign");
-    out->lba = std::stoull(a, &used, 0);
-    if (used != a.size()) throw std::invalid_argument("junk");
-    out->blocks = std::stoull(b, &used, 0);
-    if (used != b.size()) throw std::invalid_argument("junk");
-  } catch (const std::exception&) {
-    *why = "range '" + text + "': SRC and LEN must be non-negative integers (blocks)";
+  if (!parse_blocks(std::string_view(text).substr(0, colon), &out->lba) ||
+      !parse_blocks(std::string_view(text).substr(colon + 1), &out->blocks)) {
+    *why = "range '" + text + "': SRC and LEN must be decimal block numbers";
     return false;
   }
   return true;
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
       "device blocks.",
       "f2sc-copy"};
   std::string device;
-  uint64_t dst = 0;
+  std::string dst_text;
   std::vector<std::string> range_texts;
   bool emulate = false, json = false;
   uint32_t block_size = 0;
@@ -81,14 +82,16 @@ int main(int argc, char** argv) {
                  "an image path (opens the embedded NVMe controller), nvme-emu:PATH, "
                  "nvme:/dev/ngXnY, file:PATH, or mem:SIZE; options after '?' (README 'Devices')")
       ->required();
-  app.add_option("--dst", dst, "destination LBA (blocks)")->required();
-  app.add_option("--range", range_texts, "a source range SRC:LEN (blocks); repeat for more")
+  app.add_option("--dst", dst_text, "destination block (decimal)")->required();
+  app.add_option("--range", range_texts,
+                 "a source range SRC:LEN (decimal blocks); repeat for more, copied in order")
       ->required();
   app.add_flag("--emulate", emulate, "force read+write emulation (copy_offload=0)");
   app.add_option("--block-size", block_size,
                  "block size in bytes of an image file: 512 or 4096 (default 4096)");
   app.add_option("--queue-depth", queue_depth, "commands in flight (default 8)");
-  app.add_option("--buffer", buffer_text, "emulation buffer per command, e.g. 1M (default 1M)");
+  app.add_option("--buffer", buffer_text,
+                 "emulation buffer per chunk in flight, e.g. 1M (default 1M)");
   app.add_flag("--json", json, "print the result as JSON");
   try {
     app.parse(argc, argv);
@@ -106,7 +109,9 @@ int main(int argc, char** argv) {
   };
 
   CopyRequest request;
-  request.dst = dst;
+  if (!parse_blocks(dst_text, &request.dst)) {
+    return error("--dst '" + dst_text + "' is not a decimal block number", kExitUsage);
+  }
   for (const std::string& t : range_texts) {
     CopyRange r;
     std::string why;
@@ -120,7 +125,12 @@ int main(int argc, char** argv) {
     device = *named;
   }
   auto dev = f2sc::blockdev::open_device(device);
-  if (!dev) return error(dev.error().message, kExitUsage);
+  if (!dev) {
+    // A name we cannot use is a usage error; a device that fails to come up is not.
+    const auto code = dev.error().code;
+    const bool usage = code == f2sc::Errc::kInvalidArgument || code == f2sc::Errc::kNotFound;
+    return error(dev.error().message, usage ? kExitUsage : kExitFailed);
+  }
   auto& d = **dev;
   if (emulate) (void)d.set_copy_offload(false);
   if (queue_depth || !buffer_text.empty()) {
