@@ -32,6 +32,10 @@ Result<InodeView> FileSystemReader::inode(uint32_t ino) const {
   }
   if (info->blk_addr == segment::kNullAddr)
     return fail(Errc::kNotFound, ENOENT, "no inode " + std::to_string(ino));
+  if (info->ino != ino)  // a live nid, but of another inode's direct/indirect/xattr node
+    return fail(Errc::kNotFound, ENOENT,
+                "no inode " + std::to_string(ino) + ": the nid is a node of inode " +
+                    std::to_string(info->ino));
   auto node = nm_.read_node(ino, ino, 0);
   if (!node) return fail(node.error());
   return parse_inode(*node, ino, super_.sb.feature);

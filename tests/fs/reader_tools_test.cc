@@ -407,6 +407,10 @@ void read_back_tree(const std::string& mkfs_options, InodeView* sample) {
     auto e7 = r.resolve("/edge_3488/x");
     REQUIRE(!e7);
     CHECK(e7.error().sys_errno == ENOTDIR);
+    auto big_node = r.inode(*r.resolve("sparse_5m"))->nid(0);  // its first direct node
+    auto e9 = r.getattr(big_node);
+    REQUIRE(!e9);
+    CHECK(e9.error().sys_errno == ENOENT);
     auto e8 = r.getattr(r.nodes().max_nid() - 1);  // a nid nothing uses
     REQUIRE(!e8);
     CHECK(e8.error().sys_errno == ENOENT);
