@@ -69,11 +69,11 @@ TEST_CASE("images made by mkfs.f2fs read and validate") {
       CHECK(im->super.other_valid);
       CHECK(im->cp.pack == 0);
       CHECK((im->cp.flags() & kCpCompactSum) != 0);
-      CHECK(im->cp.nat_journal().n_entries == 1);
-      CHECK(im->cp.sit_journal().n_entries == 6);
+      CHECK(testing::val(im->cp.nat_journal().n_entries) == 1);
+      CHECK(testing::val(im->cp.sit_journal().n_entries) == 6);
       auto root = read_nat_entry(*dev, *im, 3);
       REQUIRE(root);
-      CHECK(root->ino == 3);
+      CHECK(testing::val(root->ino) == 3);
       CHECK(im->super.layout.in_main(root->block_addr));
     }
   }
@@ -112,7 +112,7 @@ TEST_CASE("reading then rewriting a checkpoint keeps fsck.f2fs clean") {
       REQUIRE(im);
       CHECK(im->cp.version() == v0 + 2);
       CHECK(im->cp.pack == 0);
-      CHECK(im->cp.head().valid_block_count == 2);
+      CHECK(testing::val(im->cp.head().valid_block_count) == 2);
     }
   }
 }
@@ -141,10 +141,10 @@ TEST_CASE("non-compacted summaries, orphans and a non-umount checkpoint round tr
   CHECK((back->flags() & kCpUmount) == 0);
   CHECK((back->flags() & kCpOrphanPresent) != 0);
   CHECK(back->orphans == cp.orphans);
-  CHECK(back->curseg(Log::kColdData).sum.entries[399].nid == 1399);
-  CHECK(back->curseg(Log::kWarmNode).sum.entries[0].nid == 77);  // from the SSA
-  CHECK(back->nat_journal().n_entries == 1);
-  CHECK(back->sit_journal().n_entries == 6);
+  CHECK(testing::val(back->curseg(Log::kColdData).sum.entries[399].nid) == 1399);
+  CHECK(testing::val(back->curseg(Log::kWarmNode).sum.entries[0].nid) == 77);  // from the SSA
+  CHECK(testing::val(back->nat_journal().n_entries) == 1);
+  CHECK(testing::val(back->sit_journal().n_entries) == 6);
 }
 
 TEST_CASE("corrupt images give precise errors") {

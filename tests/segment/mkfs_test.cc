@@ -184,10 +184,11 @@ TEST_CASE("format() on a memory device opens as a valid image") {
   REQUIRE(img);
   CHECK((img->cp.version() & 1) == 1);
   CHECK(img->cp.pack == 0);
-  CHECK(img->cp.head().valid_block_count == 2);
+  CHECK(testing::val(img->cp.head().valid_block_count) == 2);
   auto root = read_nat_entry(**dev, *img, 3);
   REQUIRE(root);
-  CHECK(root->block_addr == img->super.layout.seg_start(img->cp.curseg(Log::kHotNode).segno));
+  CHECK(testing::val(root->block_addr) ==
+        img->super.layout.seg_start(img->cp.curseg(Log::kHotNode).segno));
 }
 
 }  // namespace

@@ -83,4 +83,11 @@ inline std::string mkfs_f2sc() {
   return MKFS_F2SC_PATH;
 }
 
+// A copy of a (possibly packed, so misaligned) on-disk field: Catch binds references to the
+// operands of CHECK, which must not point into packed structs.
+template <class T>
+T val(T v) {
+  return v;
+}
+
 }  // namespace f2sc::segment::testing
