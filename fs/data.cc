@@ -13,6 +13,10 @@ using segment::kBlockSize;
 using segment::kNewAddr;
 using segment::kNullAddr;
 
+namespace {
+constexpr uint64_t kMaxRunBlocks = 256;  // 1 MiB per device read
+}  // namespace
+
 Result<const segment::NodeBlock*> BlockMapper::node_at(int depth, uint32_t nid,
                                                        uint32_t node_offset) {
   auto& c = cache_[depth];
@@ -91,9 +95,21 @@ Result<size_t> read_data(const NodeManager& nm, const InodeView& inode, uint64_t
     if (*addr == kNullAddr) {
       std::memset(buf.data() + done, 0, chunk);
     } else if (in_block == 0 && chunk == kBlockSize) {
-      if (auto s = nm.device().read(*addr, buf.subspan(done, kBlockSize)); !s)
+      // Whole blocks at consecutive addresses go to the device as one read.
+      const uint64_t max_run = std::min<uint64_t>((n - done) / kBlockSize, kMaxRunBlocks);
+      uint64_t run = 1;
+      while (run < max_run) {
+        auto next = mapper.map(block + run);
+        if (!next) return fail(next.error());
+        if (*next != uint64_t{*addr} + run) break;
+        ++run;
+      }
+      if (auto s = nm.device().read(*addr, buf.subspan(done, run * kBlockSize)); !s)
         return fail(with_context(s.error(), "inode " + std::to_string(inode.attr.ino) +
-                                                " file block " + std::to_string(block)));
+                                                " file blocks " + std::to_string(block) + ".." +
+                                                std::to_string(block + run - 1)));
+      done += run * kBlockSize;
+      continue;
     } else {
       if (auto s = nm.device().read(*addr, blk); !s)
         return fail(with_context(s.error(), "inode " + std::to_string(inode.attr.ino) +
