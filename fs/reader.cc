@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+#include <utility>
+
 #include "fs/data.h"
 
 namespace f2sc::fs {
@@ -17,6 +20,17 @@ Result<std::unique_ptr<FileSystemReader>> FileSystemReader::open(blockdev::Block
                                             "-byte blocks; F2FS needs 4096");
   auto sb = segment::read_superblock(dev);
   if (!sb) return fail(sb.error());
+  // Features that change how names hash or how data is stored: reading such an image as
+  // plain F2FS would return wrong names or bytes, so refuse it.
+  constexpr std::pair<uint32_t, const char*> kUnsupported[] = {
+      {0x0001, "encrypt"}, {0x1000, "casefold"}, {0x2000, "compression"}};
+  for (auto [bit, name] : kUnsupported) {
+    if (!(sb->sb.feature & bit)) continue;
+    char hex[48];
+    std::snprintf(hex, sizeof hex, " (bit 0x%x of features 0x%x)", bit, sb->sb.feature);
+    return fail(Errc::kNotSupported, "superblock feature " + std::string(name) + hex +
+                                         " is not supported by the reader");
+  }
   auto cp = segment::read_checkpoint(dev, sb->layout);
   if (!cp) return fail(cp.error());
   return std::unique_ptr<FileSystemReader>(

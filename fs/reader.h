@@ -35,7 +35,8 @@ namespace f2sc::fs {
 class FileSystemReader {
  public:
   // Reads the superblock and the newer valid checkpoint pack. The device must outlive the
-  // reader.
+  // reader. Images with the encrypt, casefold or compression features are refused
+  // (kNotSupported): their names and data need more than this reader knows.
   static Result<std::unique_ptr<FileSystemReader>> open(blockdev::BlockDevice& dev);
 
   uint32_t root_ino() const { return super_.layout.root_ino; }

@@ -567,3 +567,22 @@ TEST_CASE("data: blocks under the double-indirect node") {
 
 }  // namespace
 }  // namespace f2sc::fs
+
+namespace f2sc::fs {
+namespace {
+
+TEST_CASE("images with features the reader does not know are refused") {
+  Fixture fx;
+  // Both superblock copies (no sb_checksum feature by default, so no crc to fix).
+  const uint64_t feature = segment::kSuperOffset + offsetof(segment::SuperBlock, feature);
+  for (uint64_t copy : {0u, 1u}) patch_value<uint32_t>(fx.img, copy * kBlockSize + feature, 0x2000);
+  auto dev = blockdev::open_device("file:" + fx.img);
+  REQUIRE(dev);
+  auto r = FileSystemReader::open(**dev);
+  REQUIRE(!r);
+  CHECK(r.error().code == Errc::kNotSupported);
+  CHECK(r.error().message.find("compression") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace f2sc::fs
