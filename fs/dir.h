@@ -2,13 +2,14 @@
 //
 // A dentry table is a bitmap of slots, an array of 11-byte entries (hash, ino, name_len,
 // file type) and an array of 8-byte name slots; an entry's name spans
-// ceil(name_len / 8) consecutive slots and only its first slot has its bit set. A
+// ceil(name_len / 8) consecutive slots, all marked in the bitmap (LSB-first per byte;
+// writers must set every one: Linux finds free room by runs of clear bits). A
 // regular dentry block holds 214 slots. An inline directory (F2FS_INLINE_DENTRY) keeps one
 // smaller table in the inode's inline area: with the default 3488-byte area, 182 slots,
 // a 23-byte bitmap and 7 reserved bytes before the entries.
 //
 // Block directories are a hash table of levels 0..i_current_depth-1. Level L has
-// 2^(L + dir_level) buckets (capped at 2^30 from level 31 on) of 2 blocks each (4 from
+// 2^(L + dir_level) buckets (2^30 once L + dir_level reaches 31) of 2 blocks each (4 from
 // level 31 on); a name lives in bucket hash % buckets of some level, and blocks are laid
 // out level after level, bucket after bucket. Lookup walks levels from 0 and only reads
 // the name's bucket in each; readdir walks every block in order. Holes are empty blocks.
