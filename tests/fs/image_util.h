@@ -2,17 +2,16 @@
 // directory tree into an image with mkfs.f2fs + sload.f2fs, and patching image bytes.
 #pragma once
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/process.h"
 
 namespace f2sc::fs::testing {
 
@@ -37,22 +36,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
-inline RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using f2sc::testing::run;
+using f2sc::testing::RunResult;
 
 // mkfs.f2fs -f [mkfs_options] on a fresh sparse file of `bytes`, then sload.f2fs -f `src`.
 // sload.f2fs writes every block of every file (holes in the source become zero blocks), so the

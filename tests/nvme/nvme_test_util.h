@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/temp_file.h"
+
 #include "nvme/emulated_controller.h"
 
 namespace f2sc::nvme::testing {
@@ -24,25 +26,7 @@ inline std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
   return out;
 }
 
-// A temporary file of `bytes` bytes, removed at scope exit.
-class TempImage {
- public:
-  explicit TempImage(uint64_t bytes) {
-    const char* t = std::getenv("TMPDIR");
-    path_ = std::string(t ? t : "/tmp") + "/f2sc-nvme-XXXXXX";
-    int fd = mkstemp(path_.data());
-    REQUIRE(fd >= 0);
-    REQUIRE(ftruncate(fd, static_cast<off_t>(bytes)) == 0);
-    close(fd);
-  }
-  ~TempImage() { unlink(path_.c_str()); }
-  TempImage(const TempImage&) = delete;
-  TempImage& operator=(const TempImage&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempImage = f2sc::testing::TempFile;
 
 inline std::unique_ptr<EmulatedController> memory_controller(EmulatedControllerOptions o) {
   if (o.memory_bytes == 0) o.memory_bytes = uint64_t{1} << 20;

@@ -4,51 +4,20 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <sys/wait.h>
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/process.h"
+#include "tests/support/temp_file.h"
+
 namespace f2sc::segment::testing {
 
-class TempImage {
- public:
-  explicit TempImage(uint64_t bytes) {
-    const char* t = std::getenv("TMPDIR");
-    path_ = std::string(t ? t : "/tmp") + "/f2sc-seg-XXXXXX";
-    int fd = mkstemp(path_.data());
-    REQUIRE(fd >= 0);
-    REQUIRE(ftruncate(fd, static_cast<off_t>(bytes)) == 0);
-    close(fd);
-  }
-  ~TempImage() { unlink(path_.c_str()); }
-  TempImage(const TempImage&) = delete;
-  TempImage& operator=(const TempImage&) = delete;
-  const std::string& path() const { return path_; }
+using TempImage = f2sc::testing::TempFile;
 
- private:
-  std::string path_;
-};
-
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
-inline RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using f2sc::testing::run;
+using f2sc::testing::RunResult;
 
 // fsck.f2fs --dry-run exits 0 and reports no failure and no fix (the "fixing SIT types"
 // banner is printed unconditionally by fsck.f2fs 1.15).

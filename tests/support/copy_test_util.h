@@ -11,8 +11,11 @@
 #include <catch2/catch.hpp>
 
 #include "blockdev/block_device.h"
+#include "tests/support/temp_file.h"
 
 namespace f2sc::blockdev::testing {
+
+using f2sc::testing::TempFile;
 
 inline std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);

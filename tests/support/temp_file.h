@@ -1,15 +1,16 @@
-// A temporary file of a given size, removed at scope exit.
+// A temporary file of a given size in $TMPDIR (or /tmp), removed at scope exit.
 #pragma once
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-namespace f2sc::blockdev::testing {
+namespace f2sc::testing {
 
 class TempFile {
  public:
@@ -33,4 +34,4 @@ class TempFile {
   std::string path_;
 };
 
-}  // namespace f2sc::blockdev::testing
+}  // namespace f2sc::testing

@@ -1,5 +1,4 @@
 // f2sc-copy as a user runs it: exit status, messages, JSON, and the image afterwards.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,24 +10,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/process.h"
+
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  Run r;
-  std::string cmd = std::string(F2SC_COPY_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+// f2sc-copy with `args`; status and everything it printed.
+f2sc::testing::RunResult run(const std::string& args) {
+  return f2sc::testing::run(std::string(F2SC_COPY_BIN) + " " + args);
 }
 
 class Image {
@@ -71,7 +59,7 @@ TEST_CASE("f2sc-copy copies ranges on every device kind, offloaded or emulated")
       auto r = run(std::string(prefix) + img.path() + " --dst 40 --range 3:5 --range 20:7 --json" +
                    (emulate ? " --emulate" : ""));
       REQUIRE(r.status == 0);
-      auto j = nlohmann::json::parse(r.out);
+      auto j = nlohmann::json::parse(r.output);
       CHECK(j["blocks_copied"] == 12);
       CHECK(j["path"] == (emulate ? "emulation" : "offload"));
       if (emulate) {
@@ -91,7 +79,7 @@ TEST_CASE("f2sc-copy reads block numbers as decimal, leading zeros included") {
   Image img(256);
   auto r = run(img.path() + " --dst 0200 --range 010:1 --json");
   REQUIRE(r.status == 0);
-  auto j = nlohmann::json::parse(r.out);
+  auto j = nlohmann::json::parse(r.output);
   CHECK(j["dst"] == 200);
   CHECK((img.contents() == img.expected({{10, 1}}, 200)));
 }
@@ -100,8 +88,8 @@ TEST_CASE("f2sc-copy prints a readable summary") {
   Image img(32);
   auto r = run(img.path() + " --dst 10 --range 0:4");
   REQUIRE(r.status == 0);
-  CHECK(r.out.find("copied 4 blocks") != std::string::npos);
-  CHECK(r.out.find("host bytes    32 (read 0, written 0, copy descriptors 32)") !=
+  CHECK(r.output.find("copied 4 blocks") != std::string::npos);
+  CHECK(r.output.find("host bytes    32 (read 0, written 0, copy descriptors 32)") !=
         std::string::npos);
 }
 
@@ -129,19 +117,19 @@ TEST_CASE("f2sc-copy refuses bad requests with exit 2 and leaves the image alone
     INFO(c.args);
     auto r = run(img.path() + " " + c.args);
     CHECK(r.status == 2);
-    CHECK(r.out.find(c.says) != std::string::npos);
+    CHECK(r.output.find(c.says) != std::string::npos);
     CHECK((img.contents() == before));
   }
   auto missing = run("/nonexistent/image --dst 1 --range 0:1");
   CHECK(missing.status == 2);
-  CHECK(missing.out.find("cannot open /nonexistent/image") != std::string::npos);
+  CHECK(missing.output.find("cannot open /nonexistent/image") != std::string::npos);
 }
 
 TEST_CASE("f2sc-copy --help describes the device names and exits 0") {
   auto r = run("--help");
   CHECK(r.status == 0);
-  CHECK(r.out.find("--range") != std::string::npos);
-  CHECK(r.out.find("nvme-emu:PATH") != std::string::npos);
+  CHECK(r.output.find("--range") != std::string::npos);
+  CHECK(r.output.find("nvme-emu:PATH") != std::string::npos);
 }
 
 }  // namespace
