@@ -63,7 +63,7 @@ struct NvmeDevice::CopyJob {
   std::vector<NvmeCopyCommand> commands;
   size_t next = 0;
   uint32_t sources = 0;
-  std::vector<nvme::SourceRangeFormat0> descriptors;
+  std::vector<std::byte> descriptors;  // the Copy in flight's Source Range entries
   CopyCommandCallback done;
 };
 
@@ -206,11 +206,11 @@ void NvmeDevice::do_copy_async(const CopyCommand& command, CopyCommandCallback d
 // maps to one well-defined range of the caller's command.
 void NvmeDevice::submit_copy(std::shared_ptr<CopyJob> job) {
   const NvmeCopyCommand& cmd = job->commands[job->next];
-  job->descriptors.assign(cmd.pieces.size(), nvme::SourceRangeFormat0{});
-  for (size_t i = 0; i < cmd.pieces.size(); ++i) {
-    job->descriptors[i].slba = cmd.pieces[i].lba;
-    job->descriptors[i].nlb = static_cast<uint16_t>(cmd.pieces[i].blocks - 1);
+  boost::container::small_vector<nvme::CopySource, 16> sources;
+  for (const auto& piece : cmd.pieces) {
+    sources.push_back({piece.lba, static_cast<uint32_t>(piece.blocks)});
   }
+  job->descriptors = nvme::encode_source_ranges({sources.data(), sources.size()}, 0);
   nvme::CopyFields f;
   f.sdlba = cmd.sdlba;
   f.nr = static_cast<uint8_t>(cmd.pieces.size() - 1);
@@ -218,8 +218,7 @@ void NvmeDevice::submit_copy(std::shared_ptr<CopyJob> job) {
   SubmissionEntry e;
   f.encode(e);
   e.nsid = controller_->nsid();
-  auto bytes = std::as_writable_bytes(std::span(job->descriptors));
-  controller_->submit(next_queue(), e, bytes, [this, job](Result<Completion> r) {
+  controller_->submit(next_queue(), e, job->descriptors, [this, job](Result<Completion> r) {
     const NvmeCopyCommand& c = job->commands[job->next];
     if (r && r->status.ok()) {
       if (++job->next == job->commands.size()) return job->done({{}, job->sources});

@@ -1,6 +1,8 @@
 #include "nvme/spec.h"
 
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 
 namespace f2sc::nvme {
 
@@ -60,6 +62,18 @@ std::string describe(const Status& s) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "%s (SCT %xh, SC %02xh%s, status 0x%04x)", status_name(s),
                 unsigned{s.sct}, unsigned{s.sc}, s.dnr ? ", DNR" : "", unsigned{s.to_passthru()});
+  return buf;
+}
+
+std::vector<std::byte> encode_source_ranges(std::span<const CopySource> sources, uint8_t desfmt) {
+  const size_t entry = (desfmt & 1) ? sizeof(SourceRangeFormat1) : sizeof(SourceRangeFormat0);
+  std::vector<std::byte> buf(sources.size() * entry);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const uint64_t slba = sources[i].slba;
+    const auto nlb = static_cast<uint16_t>(sources[i].blocks - 1);
+    std::memcpy(buf.data() + i * entry + offsetof(SourceRangeFormat0, slba), &slba, sizeof slba);
+    std::memcpy(buf.data() + i * entry + offsetof(SourceRangeFormat0, nlb), &nlb, sizeof nlb);
+  }
   return buf;
 }
 

@@ -10,7 +10,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace f2sc::nvme {
 
@@ -347,6 +349,17 @@ static_assert(offsetof(SourceRangeFormat1, elbatm) == 38);
 inline constexpr size_t source_range_bytes(uint8_t desfmt) {
   return desfmt == 0 ? sizeof(SourceRangeFormat0) : desfmt == 1 ? sizeof(SourceRangeFormat1) : 0;
 }
+
+// One source of a Copy: `blocks` blocks (1..65536) starting at `slba`.
+struct CopySource {
+  uint64_t slba = 0;
+  uint32_t blocks = 0;
+};
+
+// A Copy command's data buffer: one Source Range entry per source, SLBA at byte 8 and the
+// 0's based NLB at byte 16 of each. Formats 0h and 2h have 32-byte entries, 1h and 3h
+// 40-byte ones; every other field (PI tags, the SNSID of 2h/3h) is left zero.
+std::vector<std::byte> encode_source_ranges(std::span<const CopySource> sources, uint8_t desfmt);
 
 // Largest counts the fields can express.
 inline constexpr uint32_t kMaxCopyRanges = 256;        // NR is 8 bits, 0's based

@@ -35,23 +35,7 @@ inline std::unique_ptr<EmulatedController> memory_controller(EmulatedControllerO
   return std::move(*c);
 }
 
-struct Range {
-  uint64_t slba;
-  uint32_t blocks;
-};
-
-// A Copy command's data buffer: one Source Range entry per range in descriptor format `fmt`.
-inline std::vector<std::byte> source_ranges(const std::vector<Range>& ranges, uint8_t fmt) {
-  const size_t entry = fmt == 1 ? sizeof(SourceRangeFormat1) : sizeof(SourceRangeFormat0);
-  std::vector<std::byte> buf(ranges.size() * entry);
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    uint64_t slba = ranges[i].slba;
-    uint16_t nlb = static_cast<uint16_t>(ranges[i].blocks - 1);
-    std::memcpy(buf.data() + i * entry + 8, &slba, 8);
-    std::memcpy(buf.data() + i * entry + 16, &nlb, 2);
-  }
-  return buf;
-}
+using Range = CopySource;
 
 inline Completion copy(Controller& c, const std::vector<Range>& ranges, uint64_t sdlba,
                        uint8_t fmt = 0, unsigned queue = 0) {
@@ -62,7 +46,7 @@ inline Completion copy(Controller& c, const std::vector<Range>& ranges, uint64_t
   SubmissionEntry e;
   e.nsid = c.nsid();
   f.encode(e);
-  auto buf = source_ranges(ranges, fmt);
+  auto buf = encode_source_ranges(ranges, fmt);
   auto r = c.execute(queue, e, buf);
   REQUIRE(r);
   return *r;

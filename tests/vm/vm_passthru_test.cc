@@ -52,21 +52,11 @@ uint64_t fnv1a(const std::byte* p, size_t n, uint64_t h = 1469598103934665603ull
   return h;
 }
 
-struct R {
-  uint64_t slba;
-  uint32_t blocks;
-};
+using R = CopySource;
 
 Result<Completion> copy(Controller& c, const std::vector<R>& ranges, uint64_t sdlba,
                         uint8_t fmt = 0) {
-  const size_t entry = fmt == 1 ? sizeof(SourceRangeFormat1) : sizeof(SourceRangeFormat0);
-  std::vector<std::byte> buf(ranges.size() * entry);
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    uint64_t slba = ranges[i].slba;
-    uint16_t nlb = static_cast<uint16_t>(ranges[i].blocks - 1);
-    std::memcpy(buf.data() + i * entry + 8, &slba, 8);
-    std::memcpy(buf.data() + i * entry + 16, &nlb, 2);
-  }
+  std::vector<std::byte> buf = encode_source_ranges(ranges, fmt);
   CopyFields f;
   f.sdlba = sdlba;
   f.nr = static_cast<uint8_t>(ranges.size() - 1);
