@@ -14,12 +14,14 @@
 #include <cstdint>
 
 #include "base/error.h"
+#include "segment/format.h"
 
 namespace f2sc::fs {
 
-inline constexpr uint32_t kAddrsPerBlock = 1018;  // data addresses in a direct node
-inline constexpr uint32_t kNidsPerBlock = 1018;   // node ids in an indirect node
-inline constexpr uint32_t kNidsPerInode = 5;      // direct x2, indirect x2, double indirect
+using segment::kAddrsPerBlock;  // data addresses in a direct node
+using segment::kNidsPerInode;   // direct x2, indirect x2, double indirect
+// Node ids in an indirect node: its nid array has the direct node's 1018 slots.
+inline constexpr uint32_t kNidsPerBlock = segment::kAddrsPerBlock;
 
 // The path from the inode to the address of one file block.
 struct NodePath {
