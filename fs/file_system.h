@@ -1,0 +1,152 @@
+// FileSystem: a mounted F2FS image, read-write, with a POSIX-like API keyed by inode number.
+//
+// This is the interface the FUSE mount, the stress tester and the tools use. Every call
+// returns errno-style errors in Error::sys_errno (ENOENT, EEXIST, ENOTEMPTY, ENOSPC,
+// ENAMETOOLONG, EISDIR, ENOTDIR, EXDEV, EROFS, EINVAL, ENODATA, ERANGE, EIO, EUCLEAN for a
+// corrupt image) and a message naming the inode and name involved.
+//
+// Durability: nothing reaches the last checkpoint until sync(), fsync(), unmount(), the
+// checkpoint timer or space pressure writes one. After fsync(ino) returns, the file's data
+// and metadata survive a crash. A crash at any other moment leaves the image as of the last
+// checkpoint, which fsck.f2fs accepts.
+//
+// Thread safety: every method may be called from any thread at once (see the lock order in
+// file_system.cc). unmount() must not race with other calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "blockdev/block_device.h"
+#include "fs/dir.h"
+#include "fs/inode.h"
+
+namespace f2sc::fs {
+
+struct MountOptions {
+  bool read_only = false;
+  // Passed to the device (BlockDevice::set_copy_offload); unset leaves the device as it is.
+  std::optional<bool> copy_offload;
+  // Seconds between timer checkpoints when something is dirty (0: no timer).
+  uint32_t checkpoint_interval_sec = 30;
+  // A checkpoint is written when this many node blocks are dirty.
+  uint32_t dirty_node_limit = 4096;
+  // Create small files with inline data and new directories with inline dentries, as
+  // Linux does by default.
+  bool inline_data = true;
+  bool inline_dentry = true;
+};
+
+// Attribute changes for setattr(); unset fields stay. ctime is set by every change.
+struct SetAttr {
+  std::optional<uint16_t> mode;  // permission bits only (the type never changes)
+  std::optional<uint32_t> uid, gid;
+  std::optional<uint64_t> size;  // truncate or extend with a hole
+  std::optional<Timespec> atime, mtime;
+};
+
+struct StatFs {
+  uint64_t block_size = 4096;
+  uint64_t blocks = 0;  // main area blocks
+  uint64_t bfree = 0;   // free for anyone
+  uint64_t bavail = 0;  // free for users (reserve for GC and checkpoints excluded)
+  uint64_t files = 0;   // nids
+  uint64_t ffree = 0;   // free nids
+  uint32_t namemax = 255;
+};
+
+// rename() flags, as renameat2(2).
+inline constexpr unsigned kRenameNoReplace = 1;
+inline constexpr unsigned kRenameExchange = 2;
+
+// fallocate() modes, as fallocate(2).
+inline constexpr int kFallocKeepSize = 0x01;
+inline constexpr int kFallocPunchHole = 0x02;
+
+struct FsStats {
+  uint64_t checkpoints = 0;
+  uint64_t data_blocks_written = 0;
+  uint64_t node_blocks_written = 0;
+  uint64_t dirty_nodes = 0;  // now
+};
+
+class FileSystem {
+ public:
+  // Mounts the image on `dev` (which must outlive the FileSystem): reads the superblock and
+  // the newer checkpoint, loads the SIT, NAT journal and free nids, and deletes the orphan
+  // inodes the checkpoint lists. Read-only mounts never write to the device.
+  static Result<std::unique_ptr<FileSystem>> mount(blockdev::BlockDevice& dev,
+                                                   const MountOptions& options = {});
+  // Unmounts without a checkpoint if unmount() was not called (a simulated crash).
+  ~FileSystem();
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+
+  // Writes an unmount checkpoint and stops the timer; later calls fail with EIO.
+  Status unmount();
+
+  uint32_t root_ino() const;
+  bool read_only() const;
+
+  Result<InodeAttr> getattr(uint32_t ino);
+  Result<InodeAttr> lookup(uint32_t dir, std::string_view name);
+  // Every entry, "." and ".." included, ascending DirEntryInfo::pos (stable offsets).
+  Result<std::vector<DirEntryInfo>> readdir(uint32_t dir);
+  Result<std::string> readlink(uint32_t ino);
+  // Root-relative or absolute '/'-separated path; symlinks are not followed.
+  Result<uint32_t> resolve(std::string_view path);
+
+  // `mode` carries the permission bits (create/mkdir) or type and bits (mknod).
+  Result<InodeAttr> create(uint32_t dir, std::string_view name, uint16_t mode, uint32_t uid,
+                           uint32_t gid);
+  Result<InodeAttr> mknod(uint32_t dir, std::string_view name, uint16_t mode, dev_t rdev,
+                          uint32_t uid, uint32_t gid);
+  Result<InodeAttr> mkdir(uint32_t dir, std::string_view name, uint16_t mode, uint32_t uid,
+                          uint32_t gid);
+  Result<InodeAttr> symlink(uint32_t dir, std::string_view name, std::string_view target,
+                            uint32_t uid, uint32_t gid);
+  Result<InodeAttr> link(uint32_t ino, uint32_t new_dir, std::string_view new_name);
+  Status unlink(uint32_t dir, std::string_view name);
+  Status rmdir(uint32_t dir, std::string_view name);
+  Status rename(uint32_t old_dir, std::string_view old_name, uint32_t new_dir,
+                std::string_view new_name, unsigned flags = 0);
+
+  Result<size_t> read(uint32_t ino, uint64_t offset, std::span<std::byte> buf);
+  Result<size_t> write(uint32_t ino, uint64_t offset, std::span<const std::byte> data);
+  Result<InodeAttr> setattr(uint32_t ino, const SetAttr& changes);
+  Status truncate(uint32_t ino, uint64_t size);
+  Status fallocate(uint32_t ino, int mode, uint64_t offset, uint64_t length);
+
+  Result<std::vector<uint8_t>> getxattr(uint32_t ino, std::string_view name);
+  Status setxattr(uint32_t ino, std::string_view name, std::span<const uint8_t> value,
+                  int flags = 0);
+  Result<std::vector<std::string>> listxattr(uint32_t ino);
+  Status removexattr(uint32_t ino, std::string_view name);
+
+  // Open-file tracking: an inode unlinked while open stays (as an orphan, listed in each
+  // checkpoint) until its last release.
+  Status open(uint32_t ino);
+  Status release(uint32_t ino);
+
+  Status fsync(uint32_t ino, bool datasync = false);
+  Status sync();  // writes a checkpoint if anything changed
+  Result<StatFs> statfs();
+  FsStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit FileSystem(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace f2sc::fs

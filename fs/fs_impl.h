@@ -1,0 +1,154 @@
+// FileSystem::Impl: the state of a mounted filesystem and the internal operations the
+// public methods are built from. One concern per file: file_system.cc (mount, checkpoint,
+// orphans, space, the public wrappers), file.cc (the block map and file data), namei.cc
+// (names: create, link, unlink, rename, directories), fs_xattr.cc (extended attributes).
+//
+// Lock order: Impl::mu_ (one mutex for the whole namespace, node cache and NAT) is taken
+// first by every public call and held to its end, checkpoints included; SegmentManager's
+// own mutexes are taken inside it and never the other way round. Data and node I/O is
+// issued under mu_ (a simple model: one operation at a time mutates the tree); reads by
+// many threads serialize on it too. Methods named *_locked expect mu_ held.
+//
+// Thread safety: see FileSystem.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/error.h"
+#include "blockdev/block_device.h"
+#include "fs/dir_write.h"
+#include "fs/file_system.h"
+#include "fs/inode.h"
+#include "fs/node_store.h"
+#include "segment/format.h"
+#include "segment/segment_manager.h"
+#include "segment/superblock.h"
+
+namespace f2sc::fs {
+
+// Where one file block's address lives: a slot in a cached inode or direct node.
+struct BlockSlot {
+  uint32_t* addr = nullptr;  // nullptr: no node maps this block (a hole)
+  uint32_t nid = 0;          // the node holding the slot
+  uint16_t ofs_in_node = 0;  // index among the node's data addresses
+  uint8_t version = 0;       // the node's NAT version (summary entries carry it)
+};
+
+class FileSystem::Impl {
+ public:
+  Impl(blockdev::BlockDevice& dev, MountOptions opts, segment::SuperBlockInfo super);
+  ~Impl();
+
+  Status mount_locked(segment::Image image);
+  void start_timer();
+  void stop_timer();
+
+  // --- inodes (file_system.cc)
+  Result<segment::NodeBlock*> inode_node(uint32_t ino);
+  Result<InodeView> view(uint32_t ino);
+  InodeAttr attr_of(const InodeView& v) const { return v.attr; }
+  Result<InodeAttr> getattr_locked(uint32_t ino);
+  // A new inode of `mode` under `parent`; its nid comes from the free list.
+  Result<uint32_t> new_inode(uint16_t mode, uint32_t uid, uint32_t gid, uint32_t parent,
+                             std::string_view name, dev_t rdev);
+  // Frees an inode with no links left and no opener: its data, nodes and nid.
+  Status free_inode(uint32_t ino);
+  // Drops one link; frees the inode (or makes it an orphan while open) at zero.
+  Status drop_link(uint32_t ino);
+  Timespec now() const;
+  Status check_writable() const;
+
+  // --- file data (file.cc)
+  // The slot of `block`; with `create`, missing nodes on the path are made.
+  Result<BlockSlot> block_slot(uint32_t ino, uint64_t block, bool create);
+  Result<uint32_t> map_block(uint32_t ino, uint64_t block);
+  Result<size_t> read_locked(uint32_t ino, uint64_t offset, std::span<std::byte> buf);
+  Result<size_t> write_locked(uint32_t ino, uint64_t offset, std::span<const std::byte> data);
+  // Writes whole blocks [first, first + n) of `ino` out of place in `log`.
+  Status write_blocks(uint32_t ino, uint64_t first, std::span<const std::byte> data,
+                      segment::Log log);
+  Status truncate_locked(uint32_t ino, uint64_t size);
+  // Frees blocks [from, to) (to = UINT64_MAX: to the end of the tree), dropping nodes that
+  // map nothing afterwards when `drop_nodes`.
+  Status punch_blocks(uint32_t ino, uint64_t from, uint64_t to);
+  Status fallocate_locked(uint32_t ino, int mode, uint64_t offset, uint64_t length);
+  Status convert_inline(uint32_t ino);
+  // Counts a block that left the inode (i_blocks) and whatever the SIT must know.
+  Status release_addr(segment::NodeBlock* inode, uint32_t addr);
+
+  // --- names (namei.cc)
+  Result<std::optional<DirEntryInfo>> find_locked(uint32_t dir, std::string_view name);
+  Result<std::vector<DirEntryInfo>> readdir_locked(uint32_t dir);
+  Result<InodeAttr> make_node(uint32_t dir, std::string_view name, uint16_t mode, dev_t rdev,
+                              uint32_t uid, uint32_t gid, std::string_view symlink_target);
+  Result<InodeAttr> link_locked(uint32_t ino, uint32_t dir, std::string_view name);
+  Status unlink_locked(uint32_t dir, std::string_view name, bool want_dir);
+  Status rename_locked(uint32_t odir, std::string_view oname, uint32_t ndir, std::string_view nname,
+                       unsigned flags);
+  Result<uint32_t> resolve_locked(std::string_view path);
+
+  // --- xattrs (fs_xattr.cc)
+  Result<std::vector<uint8_t>> getxattr_locked(uint32_t ino, std::string_view name);
+  Status setxattr_locked(uint32_t ino, std::string_view name, std::span<const uint8_t> value,
+                         int flags);
+  Result<std::vector<std::string>> listxattr_locked(uint32_t ino);
+  Status removexattr_locked(uint32_t ino, std::string_view name);
+  Status free_xattrs(uint32_t ino);
+
+  // --- checkpoint and space (file_system.cc)
+  Status checkpoint_locked(bool umount);
+  // Makes sure `blocks` more blocks can be written by a user request (plus the node blocks
+  // the next checkpoint needs): checkpoints to free prefree segments, else ENOSPC.
+  Status reserve_locked(uint64_t blocks);
+  uint64_t user_free_blocks() const;
+  void mark_changed() { changed_ = true; }
+
+  blockdev::BlockDevice& dev_;
+  const MountOptions opts_;
+  const segment::SuperBlockInfo super_;
+  const segment::Layout& layout_;
+  std::unique_ptr<segment::SegmentManager> sm_;
+  std::unique_ptr<NodeStore> nodes_;
+
+  mutable std::mutex mu_;
+  bool mounted_ = false;
+  bool changed_ = false;
+  uint32_t valid_nodes_ = 0;
+  uint32_t valid_inodes_ = 0;
+  uint64_t reserved_blocks_ = 0;  // NEW_ADDR blocks (fallocate): counted, not in the SIT
+  std::map<uint32_t, uint32_t> open_count_;
+  std::set<uint32_t> orphans_;  // unlinked inodes kept while open
+  FsStats stats_;
+
+  std::thread timer_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;
+};
+
+// DirStore over the filesystem's node cache and data blocks (namei.cc).
+class InodeDirStore : public DirStore {
+ public:
+  InodeDirStore(FileSystem::Impl& fs, uint32_t ino, InodeView v)
+      : fs_(fs), ino_(ino), view_(std::move(v)) {}
+  InodeView& dir() override { return view_; }
+  Result<std::optional<Block>> read_block(uint64_t index) override;
+  Status write_block(uint64_t index, const Block& data) override;
+  Status punch_block(uint64_t index) override;
+  // Copies the edited inode back into the node cache and marks it dirty.
+  Status commit();
+
+ private:
+  FileSystem::Impl& fs_;
+  uint32_t ino_;
+  InodeView view_;
+};
+
+}  // namespace f2sc::fs
