@@ -63,6 +63,12 @@ void drop_extent_over(segment::Inode& i, uint64_t first, uint64_t last) {
 Result<BlockSlot> FileSystem::Impl::block_slot(uint32_t ino, uint64_t block, bool create) {
   auto v = view(ino);
   if (!v) return fail(v.error());
+  return block_slot(ino, *v, block, create);
+}
+
+Result<BlockSlot> FileSystem::Impl::block_slot(uint32_t ino, const InodeView& geometry,
+                                               uint64_t block, bool create) {
+  const InodeView* v = &geometry;
   auto path = node_path(block, v->addrs_per_inode);
   if (!path)
     return fail(Errc::kInvalidArgument, EFBIG, ino_str(ino) + ": block past the largest file");
@@ -110,7 +116,14 @@ Result<BlockSlot> FileSystem::Impl::block_slot(uint32_t ino, uint64_t block, boo
 }
 
 Result<uint32_t> FileSystem::Impl::map_block(uint32_t ino, uint64_t block) {
-  auto s = block_slot(ino, block, false);
+  auto v = view(ino);
+  if (!v) return fail(v.error());
+  return map_block(ino, *v, block);
+}
+
+Result<uint32_t> FileSystem::Impl::map_block(uint32_t ino, const InodeView& geometry,
+                                             uint64_t block) {
+  auto s = block_slot(ino, geometry, block, false);
   if (!s) return fail(s.error());
   if (!s->addr) return kNullAddr;
   const uint32_t a = *s->addr;
@@ -121,57 +134,67 @@ Result<uint32_t> FileSystem::Impl::map_block(uint32_t ino, uint64_t block) {
   return a;
 }
 
-Result<size_t> FileSystem::Impl::read_locked(uint32_t ino, uint64_t offset,
+Result<ReadPlan> FileSystem::Impl::plan_read(uint32_t ino, uint64_t offset,
                                              std::span<std::byte> buf) {
   auto v = view(ino);
   if (!v) return fail(v.error());
   if (v->is_dir()) return fail(Errc::kInvalidArgument, EISDIR, ino_str(ino) + " is a directory");
   if (!v->is_reg() && !v->is_symlink())
     return fail(Errc::kInvalidArgument, EINVAL, ino_str(ino) + " is not a regular file");
+  ReadPlan plan;
+  plan.offset = offset;
   const uint64_t size = v->attr.size;
-  if (offset >= size || buf.empty()) return size_t{0};
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - offset));
+  if (offset >= size || buf.empty()) return plan;
+  plan.n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - offset));
   if (v->has_inline_data()) {
     auto area = v->inline_area();
-    std::memset(buf.data(), 0, n);
+    std::memset(buf.data(), 0, plan.n);
     if (v->attr.inline_flags & kDataExist) {
       const uint64_t have = std::min<uint64_t>(area.size(), size);
       if (offset < have)
-        std::memcpy(buf.data(), area.data() + offset, std::min<uint64_t>(n, have - offset));
+        std::memcpy(buf.data(), area.data() + offset, std::min<uint64_t>(plan.n, have - offset));
     }
-    return n;
+    plan.inline_done = true;
+    return plan;
   }
-  // Gather runs of consecutive addresses and read each with one device request.
-  const uint64_t first = offset / kBlockSize, last = (offset + n - 1) / kBlockSize;
-  std::vector<std::byte> tmp((last - first + 1) * kBlockSize);
-  uint64_t run_block = 0;
-  uint32_t run_addr = 0, run_len = 0;
-  auto flush_run = [&]() -> Status {
-    if (run_len == 0) return {};
-    auto s = dev_.read(run_addr, std::span(tmp).subspan((run_block - first) * kBlockSize,
-                                                        uint64_t{run_len} * kBlockSize));
-    run_len = 0;
-    if (!s) return fail(with_context(s.error(), "reading " + ino_str(ino)));
-    return {};
-  };
-  for (uint64_t b = first; b <= last; ++b) {
-    auto a = map_block(ino, b);
+  // Runs of consecutive addresses, each read with one device request.
+  plan.first = offset / kBlockSize;
+  const uint64_t last = (offset + plan.n - 1) / kBlockSize;
+  plan.blocks = last - plan.first + 1;
+  for (uint64_t b = plan.first; b <= last; ++b) {
+    auto a = map_block(ino, *v, b);
     if (!a) return fail(a.error());
-    if (*a == kNullAddr) {
-      if (auto s = flush_run(); !s) return fail(s.error());
-      std::memset(tmp.data() + (b - first) * kBlockSize, 0, kBlockSize);
-      continue;
+    if (*a == kNullAddr) continue;
+    if (!plan.runs.empty()) {
+      ReadPlan::Run& r = plan.runs.back();
+      if (r.block + r.len == b && r.addr + r.len == *a && r.len < 256) {
+        ++r.len;
+        continue;
+      }
     }
-    if (run_len && run_addr + run_len == *a && run_len < 256) {
-      ++run_len;
-      continue;
-    }
-    if (auto s = flush_run(); !s) return fail(s.error());
-    run_block = b, run_addr = *a, run_len = 1;
+    plan.runs.push_back({b, *a, 1});
   }
-  if (auto s = flush_run(); !s) return fail(s.error());
-  std::memcpy(buf.data(), tmp.data() + offset % kBlockSize, n);
-  return n;
+  return plan;
+}
+
+Result<size_t> FileSystem::Impl::execute_read(uint32_t ino, const ReadPlan& plan,
+                                              std::span<std::byte> buf) {
+  if (plan.inline_done || plan.n == 0) return plan.n;
+  std::vector<std::byte> tmp(plan.blocks * kBlockSize);  // zeros: holes
+  for (const ReadPlan::Run& r : plan.runs) {
+    auto s = dev_.read(r.addr, std::span(tmp).subspan((r.block - plan.first) * kBlockSize,
+                                                      uint64_t{r.len} * kBlockSize));
+    if (!s) return fail(with_context(s.error(), "reading " + ino_str(ino)));
+  }
+  std::memcpy(buf.data(), tmp.data() + plan.offset % kBlockSize, plan.n);
+  return plan.n;
+}
+
+Result<size_t> FileSystem::Impl::read_locked(uint32_t ino, uint64_t offset,
+                                             std::span<std::byte> buf) {
+  auto plan = plan_read(ino, offset, buf);
+  if (!plan) return fail(plan.error());
+  return execute_read(ino, *plan, buf);
 }
 
 Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<const std::byte> data,
@@ -179,10 +202,12 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
   const uint64_t count = data.size() / kBlockSize;
   if (count == 0) return {};
   if (auto s = reserve_locked(count); !s) return s;
+  auto v = view(ino);
+  if (!v) return fail(v.error());
   std::vector<BlockSlot> slots;
   slots.reserve(count);
   for (uint64_t k = 0; k < count; ++k) {
-    auto s = block_slot(ino, first + k, true);
+    auto s = block_slot(ino, *v, first + k, true);
     if (!s) return fail(s.error());
     slots.push_back(*s);
   }

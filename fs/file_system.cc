@@ -69,9 +69,11 @@ Status FileSystem::Impl::mount_locked(segment::Image image) {
   mounted_ = true;
   if (!opts_.read_only && !cp.orphans.empty()) {
     // Inodes unlinked while open when the last checkpoint was written: nobody holds them now.
-    for (uint32_t ino : cp.orphans)
-      if (auto s = free_inode(ino); !s)
+    for (uint32_t ino : cp.orphans) {
+      auto s = free_inode(ino);
+      if (!s && s.error().code != Errc::kNotFound)  // already gone: nothing to free
         return fail(with_context(s.error(), "mount: deleting orphan inode " + std::to_string(ino)));
+    }
     if (auto s = checkpoint_locked(false); !s) return s;
   }
   return {};
@@ -148,6 +150,21 @@ Status FileSystem::unmount() {
 
 // --- checkpoints and space
 
+void FileSystem::Impl::reader_enter() {
+  std::lock_guard lock(readers_mu_);
+  ++readers_;
+}
+
+void FileSystem::Impl::reader_exit() {
+  std::lock_guard lock(readers_mu_);
+  if (--readers_ == 0) readers_cv_.notify_all();
+}
+
+void FileSystem::Impl::wait_for_readers() {
+  std::unique_lock lock(readers_mu_);
+  readers_cv_.wait(lock, [this] { return readers_ == 0; });
+}
+
 Status FileSystem::Impl::checkpoint_locked(bool umount) {
   if (opts_.read_only) return {};
   const uint64_t ver = sm_->checkpoint_version() + 1;
@@ -167,6 +184,7 @@ Status FileSystem::Impl::checkpoint_locked(bool umount) {
     h.valid_block_count += reserved_blocks_;
     next.orphans.assign(orphans_.begin(), orphans_.end());
   };
+  wait_for_readers();  // no new ones start: they plan under mu_, which we hold
   if (auto s = sm_->checkpoint(req); !s) return s;
   nodes_->committed();
   changed_ = false;
@@ -430,9 +448,17 @@ Status FileSystem::rename(uint32_t old_dir, std::string_view old_name, uint32_t 
 }
 
 Result<size_t> FileSystem::read(uint32_t ino, uint64_t offset, std::span<std::byte> buf) {
-  F2SC_LOCKED();
-  auto r = impl_->read_locked(ino, offset, buf);
-  impl_->nodes_->trim();
+  Result<ReadPlan> plan;
+  {
+    F2SC_LOCKED();
+    plan = impl_->plan_read(ino, offset, buf);
+    impl_->nodes_->trim();
+    if (!plan) return fail(plan.error());
+    if (plan->inline_done || plan->n == 0) return plan->n;
+    impl_->reader_enter();
+  }
+  auto r = impl_->execute_read(ino, *plan, buf);
+  impl_->reader_exit();
   return r;
 }
 

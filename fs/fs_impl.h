@@ -4,10 +4,13 @@
 // (names: create, link, unlink, rename, directories), fs_xattr.cc (extended attributes).
 //
 // Lock order: Impl::mu_ (one mutex for the whole namespace, node cache and NAT) is taken
-// first by every public call and held to its end, checkpoints included; SegmentManager's
-// own mutexes are taken inside it and never the other way round. Data and node I/O is
-// issued under mu_ (a simple model: one operation at a time mutates the tree); reads by
-// many threads serialize on it too. Methods named *_locked expect mu_ held.
+// first by every public call and held to its end, checkpoints included; then readers_mu_;
+// SegmentManager's own mutexes are taken inside both and never the other way round.
+// Metadata and data writes are issued under mu_ (one operation at a time mutates the
+// tree). File data reads only plan under mu_ and read the device without it: the blocks
+// they read cannot be reused before a checkpoint frees their segment, and a checkpoint
+// waits (readers_cv_, without needing mu_ from the readers) until no such read is in
+// flight. Methods named *_locked expect mu_ held.
 //
 // Thread safety: see FileSystem.
 #pragma once
@@ -42,6 +45,21 @@ struct BlockSlot {
   uint8_t version = 0;       // the node's NAT version (summary entries carry it)
 };
 
+// A read planned under the lock and done without it (see FileSystem::read).
+struct ReadPlan {
+  uint64_t offset = 0;
+  size_t n = 0;              // bytes the read returns
+  bool inline_done = false;  // served from the inode: the buffer is filled already
+  uint64_t first = 0;        // first file block
+  uint64_t blocks = 0;       // file blocks the read covers
+  struct Run {
+    uint64_t block;  // file block
+    uint32_t addr;   // its device address; the run's blocks follow it
+    uint32_t len;
+  };
+  std::vector<Run> runs;  // mapped blocks; the others are holes
+};
+
 class FileSystem::Impl {
  public:
   Impl(blockdev::BlockDevice& dev, MountOptions opts, segment::SuperBlockInfo super);
@@ -69,8 +87,19 @@ class FileSystem::Impl {
   // --- file data (file.cc)
   // The slot of `block`; with `create`, missing nodes on the path are made.
   Result<BlockSlot> block_slot(uint32_t ino, uint64_t block, bool create);
+  // The same with the inode's geometry known (only its address layout is used).
+  Result<BlockSlot> block_slot(uint32_t ino, const InodeView& geometry, uint64_t block,
+                               bool create);
   Result<uint32_t> map_block(uint32_t ino, uint64_t block);
+  Result<uint32_t> map_block(uint32_t ino, const InodeView& geometry, uint64_t block);
+  Result<ReadPlan> plan_read(uint32_t ino, uint64_t offset, std::span<std::byte> buf);
+  // Needs no lock: the planned blocks stay put until the next checkpoint, which waits for
+  // readers (reader_enter/reader_exit).
+  Result<size_t> execute_read(uint32_t ino, const ReadPlan& plan, std::span<std::byte> buf);
   Result<size_t> read_locked(uint32_t ino, uint64_t offset, std::span<std::byte> buf);
+  void reader_enter();
+  void reader_exit();
+  void wait_for_readers();
   Result<size_t> write_locked(uint32_t ino, uint64_t offset, std::span<const std::byte> data);
   // Writes whole blocks [first, first + n) of `ino` out of place in `log`.
   Status write_blocks(uint32_t ino, uint64_t first, std::span<const std::byte> data,
@@ -127,6 +156,11 @@ class FileSystem::Impl {
   std::map<uint32_t, uint32_t> open_count_;
   std::set<uint32_t> orphans_;  // unlinked inodes kept while open
   FsStats stats_;
+
+  // Unlocked data readers: a checkpoint frees prefree segments only when none is active.
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  int readers_ = 0;
 
   std::thread timer_;
   std::condition_variable timer_cv_;
