@@ -167,7 +167,7 @@ const std::vector<DamageSpec>& all_damages() {
   static const std::vector<DamageSpec> d = {
       {Damage::kSitCount, "SIT count", "SIT", {}},
       {Damage::kSitBit, "SIT bitmap bit", "SIT", {}},
-      {Damage::kNatAddress, "NAT address", "NAT", {"/d1/b"}},
+      {Damage::kNatAddress, "NAT address", "NAT", {}},
       {Damage::kDentry, "dentry", "dentry", {"/e/victim"}},
       {Damage::kLinkCount, "link count", "i_links", {}},
       {Damage::kCheckpointCount, "checkpoint count", "valid_node_count", {}},

@@ -90,6 +90,8 @@ class Walker {
   void check_summary(uint32_t addr, const Summary& want, uint8_t type, const std::string& owner);
   bool read_node(uint32_t nid, uint32_t ino, uint32_t node_offset, NodeBlock& node,
                  const std::string& owner);
+  std::optional<uint32_t> find_node_by_ssa(uint32_t nid, uint32_t ino, uint32_t node_offset,
+                                           NodeBlock& node);
   InodeFacts* visit_inode(uint32_t ino, uint32_t parent, const std::string& path, bool orphan);
   void walk_node(uint32_t nid, uint32_t node_offset, NodeKind kind, const fs::InodeView& inode,
                  uint64_t& blocks, DirTask* dir);
@@ -109,6 +111,8 @@ class Walker {
   std::unordered_map<uint32_t, std::unique_ptr<SummaryBlock>> ssa_;
   std::unordered_map<uint32_t, InodeFacts> inodes_;
   std::vector<DirTask> dirs_;
+  std::unordered_multimap<uint32_t, uint32_t> ssa_nodes_;  // nid -> SIT-valid node blocks
+  bool ssa_nodes_built_ = false;
   // Extent check state of the inode being walked.
   uint32_t ext_matched_ = 0;
   bool ext_bad_ = false;
@@ -249,23 +253,21 @@ bool Walker::read_node(uint32_t nid, uint32_t ino, uint32_t node_offset, NodeBlo
     add("node tree", what, "one reference to the nid", "referenced again");
     return false;
   }
-  const NatEntry e = r_.nat[nid];
+  NatEntry e = r_.nat[nid];
+  std::string problem;
   if (e.block_addr == kNullAddr || e.block_addr == kNewAddr || !L_.in_main(e.block_addr)) {
     add("NAT", what,
         "block address in the main area [" + str(L_.main_addr) + ", " + str(L_.main_end()) + ")",
         str(e.block_addr));
-    return false;
-  }
-  if (e.ino != ino) {
+    problem = "bad address";
+  } else if (e.ino != ino) {
     add("NAT", what, "ino " + str(ino), "ino " + str(e.ino));
-    return false;
-  }
-  if (!dev_.read(e.block_addr, {reinterpret_cast<std::byte*>(&node), kBlockSize})) {
+    problem = "bad ino";
+  } else if (!dev_.read(e.block_addr, {reinterpret_cast<std::byte*>(&node), kBlockSize})) {
     add("node", what, "readable block " + str(e.block_addr), "read error");
-    return false;
-  }
-  const NodeFooter& f = node.footer;
-  if (f.nid != nid || f.ino != ino || fs::footer_node_offset(f) != node_offset) {
+    problem = "read error";
+  } else if (const NodeFooter& f = node.footer;
+             f.nid != nid || f.ino != ino || fs::footer_node_offset(f) != node_offset) {
     // The SSA corroborates which node the block is: then only the footer is wrong.
     const SummaryBlock* sb = summary_of(L_.segno_of(e.block_addr));
     const bool ssa_agrees = sb && sb->entries[L_.blkoff_of(e.block_addr)].nid == nid;
@@ -274,9 +276,24 @@ bool Walker::read_node(uint32_t nid, uint32_t ino, uint32_t node_offset, NodeBlo
         "nid " + str(f.nid) + " ino " + str(f.ino) + " offset " + str(fs::footer_node_offset(f)),
         ssa_agrees ? Fix::kFooter : Fix::kNone);
     last().block = e.block_addr, last().nid = nid, last().ino = ino, last().value = node_offset;
-    if (!ssa_agrees) return false;
-    node.footer.nid = nid, node.footer.ino = ino;
-    node.footer.flag = (node_offset << 3) | (node.footer.flag & 7);
+    if (ssa_agrees) {
+      node.footer.nid = nid, node.footer.ino = ino;
+      node.footer.flag = (node_offset << 3) | (node.footer.flag & 7);
+    } else {
+      problem = "footer names another node";
+    }
+  }
+  if (!problem.empty()) {
+    // The NAT is wrong: look for the node where the SSA says it is.
+    auto found = find_node_by_ssa(nid, ino, node_offset, node);
+    if (!found) return false;
+    // The footer was right for the block the NAT named: the NAT finding replaces it.
+    if (r_.findings.back().structure == "node footer") r_.findings.pop_back();
+    add("NAT", what, "block " + str(*found) + " (the node its SSA entry and footer name)",
+        "block " + str(e.block_addr) + " ino " + str(e.ino), Fix::kNatAddress);
+    last().nid = nid;
+    e.block_addr = *found, e.ino = ino;
+    r_.nat[nid] = e;
   }
   r_.nid_used[nid] = true;
   if (!mark_block(e.block_addr, what)) return false;
@@ -284,6 +301,38 @@ bool Walker::read_node(uint32_t nid, uint32_t ino, uint32_t node_offset, NodeBlo
   ++r_.valid_blocks;
   check_summary(e.block_addr, Summary{nid, 0, 0}, kSumTypeNode, what);
   return true;
+}
+
+std::optional<uint32_t> Walker::find_node_by_ssa(uint32_t nid, uint32_t ino, uint32_t node_offset,
+                                                 NodeBlock& node) {
+  if (!ssa_nodes_built_) {
+    ssa_nodes_built_ = true;
+    for (uint32_t segno = 0; segno < L_.main_segments; ++segno) {
+      const SitEntry& se = r_.sit[segno];
+      if ((se.vblocks & kSitVblocksMask) == 0 || (se.vblocks >> kSitVblocksShift) < 3) continue;
+      const SummaryBlock* sb = summary_of(segno);
+      if (!sb) continue;
+      for (uint32_t off = 0; off < kBlocksPerSeg; ++off)
+        if (test_bit_msb(se.valid_map, off))
+          ssa_nodes_.emplace(sb->entries[off].nid, L_.seg_start(segno) + off);
+    }
+  }
+  std::optional<uint32_t> best;
+  uint64_t best_ver = 0;
+  NodeBlock candidate;
+  auto [lo, hi] = ssa_nodes_.equal_range(nid);
+  for (auto it = lo; it != hi; ++it) {
+    const uint32_t addr = it->second;
+    if (test_bit_msb(r_.reachable.data(), addr - L_.main_addr)) continue;
+    if (!dev_.read(addr, {reinterpret_cast<std::byte*>(&candidate), kBlockSize})) continue;
+    const NodeFooter& f = candidate.footer;
+    if (f.nid != nid || f.ino != ino || fs::footer_node_offset(f) != node_offset) continue;
+    if (!best || f.cp_ver > best_ver) {
+      best = addr, best_ver = f.cp_ver;
+      node = candidate;
+    }
+  }
+  return best;
 }
 
 void Walker::data_block(uint32_t addr, uint64_t file_block, uint32_t dnid, uint32_t ofs,

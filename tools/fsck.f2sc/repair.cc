@@ -69,6 +69,9 @@ Result<size_t> repair_image(blockdev::BlockDevice& dev, CheckResult& r, const Re
         r.nat[f.nid].ino = 0;
         nat_dirty_blocks.insert(f.nid / kNatEntriesPerBlock);
         break;
+      case Fix::kNatAddress:  // the check already holds the address it found in r.nat
+        nat_dirty_blocks.insert(f.nid / kNatEntriesPerBlock);
+        break;
       case Fix::kLinks:
       case Fix::kIBlocks:
       case Fix::kIExt:
