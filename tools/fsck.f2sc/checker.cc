@@ -313,8 +313,10 @@ std::optional<uint32_t> Walker::find_node_by_ssa(uint32_t nid, uint32_t ino, uin
       const SummaryBlock* sb = summary_of(segno);
       if (!sb) continue;
       for (uint32_t off = 0; off < kBlocksPerSeg; ++off)
-        if (test_bit_msb(se.valid_map, off))
-          ssa_nodes_.emplace(sb->entries[off].nid, L_.seg_start(segno) + off);
+        if (test_bit_msb(se.valid_map, off)) {
+          const uint32_t owner = sb->entries[off].nid;  // a copy: the entry is packed
+          ssa_nodes_.emplace(owner, L_.seg_start(segno) + off);
+        }
     }
   }
   std::optional<uint32_t> best;
@@ -524,7 +526,9 @@ void Walker::walk_dir(DirTask& task) {
     return;
   }
   std::vector<uint8_t> blk(kBlockSize);
-  for (const auto& [file_block, addr] : task.blocks) {
+  for (const auto& entry : task.blocks) {
+    const uint64_t file_block = entry.first;  // (clang 14: lambdas cannot capture bindings)
+    const uint32_t addr = entry.second;
     // Which level and bucket the block belongs to.
     std::optional<uint64_t> bucket;
     uint64_t buckets = 0;
