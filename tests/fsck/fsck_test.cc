@@ -173,3 +173,35 @@ TEST_CASE("fsck.f2sc: finds, and repairs, each injected damage") {
 
 }  // namespace
 }  // namespace f2sc::fsck::testing
+
+namespace f2sc::fsck::testing {
+namespace {
+
+TEST_CASE("fsck.f2sc: -p fixes counts, keeps what only -y may drop, and --json reports") {
+  Fixture& f = fixture();
+  TempDir d;
+  const std::string img = (d.path() / "img").string();
+  std::filesystem::copy_file(f.base, img);
+  REQUIRE(inject(img, Damage::kLinkCount));
+  CHECK(fsck("-p " + img).status == 0);  // marked clean: -p trusts it without -f
+  RunResult preen = fsck("-p -f " + img);
+  INFO(preen.output);
+  CHECK(preen.status == 1);
+  CHECK(fsck("-n " + img).status == 0);
+
+  REQUIRE(inject(img, Damage::kDentry));
+  RunResult left = fsck("-p -f --json " + img);
+  INFO(left.output);
+  CHECK(left.status == 4);
+  CHECK(left.output.find("\"structure\":\"dentry\"") != std::string::npos);
+  CHECK(left.output.find("\"fix\":\"remove dentry\"") != std::string::npos);
+  check_files(f.src, img, {"/e/victim"});
+  RunResult yes = fsck("-y " + img);
+  INFO(yes.output);
+  CHECK(yes.status == 1);
+  CHECK(fsck("-n " + img).status == 0);
+  CHECK(theirs_clean(theirs(img)));
+}
+
+}  // namespace
+}  // namespace f2sc::fsck::testing

@@ -12,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include "blockdev/uri.h"
+#include "segment/checkpoint.h"
+#include "segment/superblock.h"
 #include "tools/fsck.f2sc/checker.h"
 #include "tools/fsck.f2sc/repair.h"
 #include "tools/fsck.f2sc/report.h"
@@ -62,23 +64,41 @@ int main(int argc, char** argv) {
     return die(kExitUsage, "-n, -p/-a and -y exclude each other");
   const bool fix = safe || yes;
 
-  auto dev = f2sc::blockdev::open_device(device_uri(device) + (fix ? "" : "?ro=1"));
+  std::string uri = device_uri(device);
+  if (!fix && uri.rfind("file:", 0) == 0)
+    uri += uri.find('?') == std::string::npos ? "?ro=1" : "&ro=1";  // -n never writes
+  auto dev = f2sc::blockdev::open_device(uri);
   if (!dev) return die(kExitOperational, "opening " + device + ": " + dev.error().message);
+
+  // -p/-a without -f trust an image unmounted cleanly with no error marks, as e2fsck -p.
+  if (safe && !force) {
+    auto super = f2sc::segment::read_superblock(**dev);
+    auto cp = super ? f2sc::segment::read_checkpoint(**dev, super->layout)
+                    : f2sc::Result<f2sc::segment::Checkpoint>(tl::unexpected(super.error()));
+    if (cp) {
+      const uint32_t flags = cp->flags();
+      if ((flags & f2sc::segment::kCpUmount) &&
+          !(flags & (f2sc::segment::kCpError | f2sc::segment::kCpFsck))) {
+        if (json)
+          std::cout << "{\"device\":\"" << device
+                    << "\",\"skipped\":\"marked clean\",\"exit\":0}\n";
+        else if (!quiet)
+          std::cout << "fsck.f2sc: " << device << ": marked clean; use -f to check anyway\n";
+        return kExitClean;
+      }
+    }
+  }
 
   f2sc::fsck::CheckOptions copts;
   copts.progress = !quiet && !json && isatty(STDERR_FILENO);
   auto result = f2sc::fsck::check_image(**dev, copts);
   if (!result) return die(kExitOperational, "checking " + device + ": " + result.error().message);
 
-  // -p/-a without -f trusts an image unmounted cleanly with no error marks, as fsck.f2fs -a.
-  const uint32_t flags = result->fatal ? 0 : result->cp.flags();
-  const bool marked_clean = (flags & f2sc::segment::kCpUmount) &&
-                            !(flags & (f2sc::segment::kCpError | f2sc::segment::kCpFsck));
   size_t fixed = 0;
   int exit_code = kExitClean;
   if (result->fatal) {
     exit_code = kExitOperational;
-  } else if (result->errors() > 0 && fix && !(safe && !force && marked_clean && false)) {
+  } else if (result->errors() > 0 && fix) {
     f2sc::fsck::RepairOptions ropts;
     ropts.only_safe = safe;
     auto n = f2sc::fsck::repair_image(**dev, *result, ropts);

@@ -54,6 +54,12 @@ Result<size_t> repair_image(blockdev::BlockDevice& dev, CheckResult& r, const Re
   std::map<uint32_t, std::vector<const Finding*>> inode_fixes;  // ino -> fixes
   std::vector<uint8_t> blk(kBlockSize);
 
+  // A fix left out (-p) may leave metadata pointing at blocks nothing reachable owns: then
+  // the SIT keeps every block it had and only gains the reachable ones.
+  bool keep_sit_blocks = false;
+  for (const Finding& f : r.findings)
+    if (f.fix != Fix::kNone && !is_fixable(f, opts)) keep_sit_blocks = true;
+
   for (const Finding& f : r.findings) {
     if (!is_fixable(f, opts)) continue;
     ++fixed;
@@ -160,14 +166,25 @@ Result<size_t> repair_image(blockdev::BlockDevice& dev, CheckResult& r, const Re
   }
 
   // SIT: every entry from the reachable bitmap, the journal flushed.
+  uint64_t kept_blocks = 0;
+  uint32_t free_segments = r.free_segments;
   if (sit_dirty || cp_dirty) {
+    free_segments = 0;
     for (uint32_t segno = 0; segno < L.main_segments; ++segno) {
       SitEntry& e = r.sit[segno];
       const uint8_t* live = r.reachable.data() + static_cast<size_t>(segno) * kSitVblockMapSize;
-      uint32_t count = 0;
-      for (uint32_t i = 0; i < kSitVblockMapSize; ++i) count += std::popcount(live[i]);
-      std::memcpy(e.valid_map, live, kSitVblockMapSize);
+      uint32_t count = 0, extra = 0;
+      for (uint32_t i = 0; i < kSitVblockMapSize; ++i) {
+        const uint8_t bits = keep_sit_blocks ? (live[i] | e.valid_map[i]) : live[i];
+        extra += std::popcount(static_cast<uint8_t>(bits & ~live[i]));
+        e.valid_map[i] = bits;
+        count += std::popcount(bits);
+      }
+      kept_blocks += extra;
       e.vblocks = static_cast<uint16_t>((e.vblocks & ~kSitVblocksMask) | count);
+      bool current = false;
+      for (const CursegState& c : r.cp.cursegs) current |= c.segno == segno;
+      if (count == 0 && !current) ++free_segments;
     }
     r.cp.sit_journal().n_entries = 0;
     const uint8_t* bitmap = r.cp.sit_bitmap(L.cp_payload);
@@ -187,10 +204,9 @@ Result<size_t> repair_image(blockdev::BlockDevice& dev, CheckResult& r, const Re
 
   if (cp_dirty) {
     CheckpointHeader& h = r.cp.head();
-    h.valid_block_count = r.valid_blocks;
-    h.valid_node_count = r.valid_nodes;
-    h.valid_inode_count = r.valid_inodes;
-    h.free_segment_count = r.free_segments;
+    h.valid_block_count = r.valid_blocks + kept_blocks;
+    if (!keep_sit_blocks) h.valid_node_count = r.valid_nodes, h.valid_inode_count = r.valid_inodes;
+    h.free_segment_count = free_segments;
     CheckpointWriteOptions wo;
     wo.umount = (h.ckpt_flags & kCpUmount) != 0;
     if (auto s = write_checkpoint(dev, L, r.cp, r.cp.pack, wo); !s)
