@@ -54,6 +54,7 @@ struct DirTask {
   uint32_t depth = 0;
   std::vector<std::pair<uint64_t, uint32_t>> blocks;  // file block -> address
   std::optional<fs::InodeView> inline_view;
+  uint32_t dots = 0;  // "." and ".." entries seen
 };
 
 class Walker {
@@ -113,6 +114,7 @@ class Walker {
   std::vector<DirTask> dirs_;
   std::unordered_multimap<uint32_t, uint32_t> ssa_nodes_;  // nid -> SIT-valid node blocks
   bool ssa_nodes_built_ = false;
+  std::vector<uint8_t> segment_kinds_;  // per segment: 1 data blocks seen, 2 node blocks
   // Extent check state of the inode being walked.
   uint32_t ext_matched_ = 0;
   bool ext_bad_ = false;
@@ -224,6 +226,12 @@ void Walker::check_summary(uint32_t addr, const Summary& want, uint8_t type,
   }
   const Summary got = sb->entries[off];
   const bool node = type == kSumTypeNode;
+  uint8_t& kinds = segment_kinds_[segno];
+  if (!(kinds & (node ? 2 : 1)) && sb->footer.entry_type != type)
+    add("SSA", "segment " + str(segno) + " summary footer",
+        std::string("entry type ") + (node ? "node" : "data") + " (it holds " + owner + ")",
+        "entry type " + str(sb->footer.entry_type));
+  kinds |= node ? 2 : 1;
   const bool ok = got.nid == want.nid &&
                   (node || (got.ofs_in_node == want.ofs_in_node && got.version == want.version));
   if (!ok) {
@@ -474,6 +482,7 @@ void Walker::dentry(DirTask& task, const DirEntry& e, std::string_view name, uin
   const std::string where = "dentry " + child_path + (inline_table ? " (inline in " : " (block ") +
                             (inline_table ? inode_name(task.ino) : str(block_addr)) + ")";
   if (name == "." || name == "..") {
+    ++task.dots;
     const uint32_t want = name == "." ? task.ino : (dir.parent ? dir.parent : task.ino);
     if (child != want) add("dentry", where, "ino " + str(want), "ino " + str(child));
     return;
@@ -587,6 +596,14 @@ void Walker::check_sit_and_counts() {
     for (uint32_t i = 0; i < kSitVblockMapSize; ++i) live += std::popcount(mine[i]);
     if (live == 0 && curseg_of(segno) < 0) ++free_segs;
     const uint32_t count = e.vblocks & kSitVblocksMask;
+    const uint32_t sit_type = e.vblocks >> kSitVblocksShift;
+    const uint8_t kinds = segment_kinds_[segno];
+    if (kinds == 3)
+      add("segment", "segment " + str(segno), "data or node blocks", "both");
+    else if (kinds && (kinds == 2) != (sit_type >= 3 && sit_type < kNrCursegType))
+      add("SIT", "segment " + str(segno) + " type",
+          std::string("a ") + (kinds == 2 ? "node" : "data") + " log type",
+          "type " + str(sit_type));
     if (count == 0 && live > 0)
       add("SIT", "segment " + str(segno),
           "a segment in use (it holds " + str(live) + " live blocks)", "free", Fix::kSit);
@@ -638,6 +655,7 @@ void Walker::check_sit_and_counts() {
 
 Status Walker::run() {
   r_.reachable.assign(static_cast<size_t>(L_.main_segments) * kSitVblockMapSize, 0);
+  segment_kinds_.assign(L_.main_segments, 0);
   if (opts_.progress) std::fprintf(stderr, "fsck.f2sc: [1/4] SIT and NAT\n");
   if (auto s = load_sit(); !s) return s;
   if (auto s = load_nat(); !s) return s;
@@ -658,6 +676,9 @@ Status Walker::run() {
   for (size_t i = 0; i < dirs_.size(); ++i) {
     DirTask task = std::move(dirs_[i]);
     walk_dir(task);
+    if (task.dots != 2)
+      add("directory", inode_name(task.ino), "one \".\" and one \"..\" entry",
+          str(task.dots) + " of them");
   }
   finish_inodes();
   if (opts_.progress) std::fprintf(stderr, "fsck.f2sc: [4/4] SIT, SSA and counts\n");
