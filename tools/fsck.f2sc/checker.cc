@@ -462,7 +462,7 @@ InodeFacts* Walker::visit_inode(uint32_t ino, uint32_t parent, const std::string
     last().ino = ino;
   }
   if (view->is_reg() && has_data_ &&
-      last_data_block_ * kBlockSize >= view->attr.size + kBlockSize - 1 && !inline_body) {
+      last_data_block_ >= (view->attr.size + kBlockSize - 1) / kBlockSize && !inline_body) {
     add("inode", inode_name(ino), "data blocks within i_size " + str(view->attr.size),
         "file block " + str(last_data_block_));
     last().warning = true;
