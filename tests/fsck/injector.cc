@@ -134,7 +134,8 @@ Status edit_summary(Ctx& c, uint32_t addr, Fn fn) {
   return wr(c, c.L.ssa_block_addr(segno), &sb);
 }
 
-Status damage_dentry(Ctx& c, uint32_t dir, std::string_view victim, uint32_t bogus_ino) {
+// Sets the 32-bit field at `field` (offsetof in DirEntry) of dentry `victim` of `dir`.
+Status damage_dentry(Ctx& c, uint32_t dir, std::string_view victim, size_t field, uint32_t value) {
   auto view = c.reader->inode(dir);
   if (!view) return fail(view.error());
   fs::BlockMapper m(c.reader->nodes(), *view);
@@ -153,9 +154,8 @@ Status damage_dentry(Ctx& c, uint32_t dir, std::string_view victim, uint32_t bog
                                  });
     if (!s) return s;
     if (!slot) continue;
-    const uint32_t at =
-        offsetof(DentryBlock, dentry) + *slot * sizeof(DirEntry) + offsetof(DirEntry, ino);
-    std::memcpy(blk.data() + at, &bogus_ino, sizeof(bogus_ino));
+    const size_t at = offsetof(DentryBlock, dentry) + *slot * sizeof(DirEntry) + field;
+    std::memcpy(blk.data() + at, &value, sizeof(value));
     return wr(c, *addr, blk.data());
   }
   return fail(Errc::kNotFound, std::string(victim) + " not in a dentry block");
@@ -169,6 +169,7 @@ const std::vector<DamageSpec>& all_damages() {
       {Damage::kSitBit, "SIT bitmap bit", "SIT", {}},
       {Damage::kNatAddress, "NAT address", "NAT", {}},
       {Damage::kDentry, "dentry", "dentry", {"/e/victim"}},
+      {Damage::kDentryHash, "dentry hash", "hash", {}},
       {Damage::kLinkCount, "link count", "i_links", {}},
       {Damage::kCheckpointCount, "checkpoint count", "valid_node_count", {}},
       {Damage::kSsaEntry, "SSA entry", "SSA", {}},
@@ -211,8 +212,12 @@ Result<std::string> inject(const std::string& image, Damage damage) {
       break;
     }
     case Damage::kDentry:
-      s = damage_dentry(c, *e, "victim", c.L.max_nid() - 1);
+      s = damage_dentry(c, *e, "victim", offsetof(DirEntry, ino), c.L.max_nid() - 1);
       what = "dentry /e/victim -> ino " + str(c.L.max_nid() - 1);
+      break;
+    case Damage::kDentryHash:
+      s = damage_dentry(c, *e, "f5", offsetof(DirEntry, hash_code), 0x12345678);
+      what = "hash of dentry /e/f5";
       break;
     case Damage::kLinkCount:
       s = edit_inode(c, *b, [](NodeBlock& n) { n.i.i_links = 7; });

@@ -15,6 +15,7 @@ enum class Damage {
   kSitBit,           // a valid block's SIT bit cleared (count kept in step)
   kNatAddress,       // a file's inode NAT entry pointing at another node
   kDentry,           // a dentry naming an unallocated inode
+  kDentryHash,       // a dentry hash code that is not its name's
   kLinkCount,        // a file's i_links
   kCheckpointCount,  // valid_node_count in the checkpoint
   kSsaEntry,         // ofs_in_node of a data block's summary

@@ -488,7 +488,12 @@ void Walker::dentry(DirTask& task, const DirEntry& e, std::string_view name, uin
     return;
   }
   const uint32_t hash = fs::dentry_hash(name);
-  if (e.hash_code != hash) add("dentry", where, "hash " + str(hash), "hash " + str(e.hash_code));
+  if (e.hash_code != hash) {
+    add("dentry", where, "hash " + str(hash), "hash " + str(e.hash_code), Fix::kDentryHash);
+    Finding& f = last();
+    f.ino = task.ino, f.block = block_addr, f.slot = slot, f.value = hash;
+    f.inline_dentry = inline_table;
+  }
   auto drop = [&](std::string expected, std::string found) {
     add("dentry", where, std::move(expected), std::move(found), Fix::kDentry);
     Finding& f = last();

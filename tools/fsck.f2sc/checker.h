@@ -34,6 +34,7 @@ enum class Fix {
   kIBlocks,     // set i_blocks
   kIExt,        // zero i_ext
   kDentry,      // remove a dangling dentry
+  kDentryHash,  // rewrite a dentry hash code
   kFooter,      // rewrite a node footer
   kSuperblock,  // rewrite the bad superblock copy from the good one
   kSsa,         // rewrite an SSA entry to name its owner

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "fs/dir.h"
@@ -107,18 +108,27 @@ Result<size_t> repair_image(blockdev::BlockDevice& dev, CheckResult& r, const Re
           return fail(s.error());
         break;
       }
-      case Fix::kDentry: {
+      case Fix::kDentry:
+      case Fix::kDentryHash: {
         const uint32_t addr = f.inline_dentry ? r.inode_addr[f.ino] : f.block;
         if (auto s = read_block(dev, addr, blk.data()); !s) return fail(s.error());
+        fs::DentryTable t = fs::dentry_table_of_block(blk.data());
+        std::optional<fs::InodeView> view;
         if (f.inline_dentry) {
-          const auto* node = reinterpret_cast<const NodeBlock*>(blk.data());
-          auto view = fs::parse_inode(*node, f.ino, r.super.sb.feature);
-          if (!view) return fail(view.error());
-          fs::DentryTable t = fs::dentry_table_of_inline(*view);
-          const size_t bitmap_at = t.bitmap - reinterpret_cast<const uint8_t*>(&view->node);
+          auto v = fs::parse_inode(*reinterpret_cast<const NodeBlock*>(blk.data()), f.ino,
+                                   r.super.sb.feature);
+          if (!v) return fail(v.error());
+          view = std::move(*v);
+          t = fs::dentry_table_of_inline(*view);
+        }
+        const uint8_t* origin = view ? reinterpret_cast<const uint8_t*>(&view->node) : blk.data();
+        const size_t bitmap_at = t.bitmap - origin;
+        const size_t entry_at = reinterpret_cast<const uint8_t*>(t.dentry + f.slot) - origin;
+        if (f.fix == Fix::kDentry) {
           clear_dentry_slots(blk.data() + bitmap_at, f.slot, f.slots, t.slots);
-        } else {
-          clear_dentry_slots(blk.data(), f.slot, f.slots, kDentrySlots);
+        } else if (f.slot < t.slots) {
+          const uint32_t hash = f.value;
+          std::memcpy(blk.data() + entry_at + offsetof(DirEntry, hash_code), &hash, sizeof(hash));
         }
         if (auto s = write_block(dev, addr, blk.data()); !s) return fail(s.error());
         break;

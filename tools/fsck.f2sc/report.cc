@@ -42,6 +42,8 @@ const char* fix_name(Fix f) {
       return "clear i_ext";
     case Fix::kDentry:
       return "remove dentry";
+    case Fix::kDentryHash:
+      return "rewrite dentry hash";
     case Fix::kFooter:
       return "rewrite node footer";
     case Fix::kSuperblock:
