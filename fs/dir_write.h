@@ -12,11 +12,16 @@
 //   level 0 .. i_current_depth - 1, in each level only the name's bucket; when every level
 //   is full, i_current_depth grows by one (up to kMaxDirHashDepth: ENOSPC beyond);
 // - every slot a name spans is marked in the bitmap; removing clears them all and zeroes the
-//   entry; a dentry block left empty is punched (except block 0 of level 0 Linux keeps);
+//   entry and its name slots (Linux only clears the bits); a dentry block left without any
+//   entry is punched, i_size unchanged (f2fs_delete_entry; block 0 keeps "." and "..");
 // - an inline directory whose table is full is converted: its table moves to block 0 (same
-//   slots), F2FS_INLINE_DENTRY is cleared, i_current_depth becomes 1, i_size one block,
-//   then the entry is added as in a block directory;
-// - i_size of a block directory covers every block of its levels in use.
+//   slots), the inline area is zeroed, F2FS_INLINE_DENTRY is cleared, i_current_depth
+//   becomes 1, i_size at least one block, then the entry is added as in a block directory.
+//   With i_dir_level set, Linux (and we) instead re-add every inline entry by its hash
+//   (f2fs_move_rehashed_dirents). i_addr[0] of an inline directory must be 0 (else EUCLEAN);
+// - an entry added inline sets i_current_depth to 0, as Linux's f2fs_update_parent_metadata;
+// - i_size of a block directory covers every block written: adding into block b makes it at
+//   least (b + 1) * 4096 (f2fs_get_new_data_page); it never shrinks here.
 //
 // Errors: ENAMETOOLONG (name over 255 bytes), EINVAL (empty name, or one with '/' or a NUL),
 // ENOENT (remove/set of an absent name), ENOSPC (no hash level left), EUCLEAN/kCorrupt for a
