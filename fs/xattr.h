@@ -9,10 +9,20 @@
 // Linux (1 user, 2 posix acl access, 3 posix acl default, 4 trusted, 6 security, ...); the
 // API takes full names ("user.foo") and maps the prefix.
 //
-// Errors as Linux f2fs: ENODATA (absent name), EEXIST (XATTR_CREATE on a present name),
-// ENODATA (XATTR_REPLACE on an absent one), ERANGE (name over 255 bytes or empty after the
-// prefix), EOPNOTSUPP (an unknown prefix), E2BIG (a value too big for any region),
-// ENOSPC (the region is full), EUCLEAN/kCorrupt for a bad region.
+// Errors as Linux f2fs and the VFS: ENODATA (absent name), EEXIST (XATTR_CREATE on a present
+// name), ENODATA (XATTR_REPLACE on an absent one), ERANGE (a full name empty or over 255
+// bytes), EINVAL (a bare prefix such as "user.", or unknown flags), EOPNOTSUPP (an unknown
+// prefix; "system.advise" too), E2BIG (a value over 65535 bytes, and, with Errc::kNoSpace, a
+// region too small for the list: Linux's __f2fs_setxattr returns E2BIG there; its ENOSPC
+// means no free nid for the xattr node, which is the caller's), EUCLEAN/kCorrupt for a bad
+// region.
+//
+// Linux (xattr.c read_all_xattrs / write_all_xattrs) keeps the region as one buffer of
+// inline_xattr_size + VALID_XATTR_BLOCK_SIZE (4096 - sizeof(node_footer)) bytes whatever the
+// list's size, so an entry may span the inline and node parts; it drops the xattr node
+// (f2fs_truncate_xattr_node) when the list ends within the inline part. POSIX ACLs are stored
+// by Linux in its compact f2fs_acl format, not the VFS posix_acl_xattr format: the values of
+// "system.posix_acl_*" are stored as given, with no conversion.
 //
 // Thread safety: value types and pure functions.
 #pragma once
@@ -42,11 +52,12 @@ struct Xattr {
 Result<std::pair<uint8_t, std::string>> split_xattr_name(std::string_view full);
 std::string full_xattr_name(const Xattr& x);
 
-// Parses a region (inline part followed by node part). An all-zero region is empty.
+// Parses a region (inline part followed by node part). An all-zero region is empty; the list
+// ends at a zero u32 or at the region's end.
 Result<std::vector<Xattr>> parse_xattrs(std::span<const uint8_t> region);
 
 // Serializes into `region_size` bytes (header, entries, terminator, zero padding).
-// ENOSPC when they do not fit.
+// kNoSpace (errno E2BIG) when they do not fit with their terminator.
 Result<std::vector<uint8_t>> encode_xattrs(const std::vector<Xattr>& xattrs, uint32_t region_size);
 
 // Flags of set_xattr, as setxattr(2).
