@@ -216,6 +216,28 @@ Result<Summary> SegmentManager::summary(uint32_t addr) const {
   return b.entries[off];
 }
 
+Result<SummaryBlock> SegmentManager::summary_block(uint32_t segno) const {
+  if (segno >= layout_.main_segments)
+    return fail(Errc::kOutOfRange,
+                "summary_block: segment " + std::to_string(segno) + " outside the main area");
+  {
+    std::lock_guard lock(mu_);
+    for (uint32_t l = 0; l < kNrCursegType; ++l)
+      if (cursegs_[l].segno == segno) {
+        SummaryBlock b = cursegs_[l].sum;
+        b.footer.entry_type = is_node_log(static_cast<Log>(l)) ? kSumTypeNode : kSumTypeData;
+        return b;
+      }
+    if (auto it = pending_ssa_.find(segno); it != pending_ssa_.end()) return it->second;
+  }
+  SummaryBlock b;
+  if (auto s =
+          dev_.read(layout_.ssa_block_addr(segno), {reinterpret_cast<std::byte*>(&b), kBlockSize});
+      !s)
+    return fail(with_context(s.error(), "reading SSA of segment " + std::to_string(segno)));
+  return b;
+}
+
 std::vector<uint32_t> SegmentManager::dirty_sections() const {
   std::lock_guard lock(mu_);
   std::vector<uint32_t> out;
@@ -255,6 +277,49 @@ bool SegmentManager::section_is_current(uint32_t secno) const {
   for (const auto& c : cursegs_)
     if (layout_.secno_of_seg(c.segno) == secno) return true;
   return false;
+}
+
+std::vector<SectionUsage> SegmentManager::victim_candidates() const {
+  std::lock_guard lock(mu_);
+  std::vector<SectionUsage> out;
+  const uint32_t sps = layout_.segs_per_sec;
+  for (uint32_t sec = 0; sec < layout_.sections; ++sec) {
+    if (pinned_secs_.count(sec)) continue;
+    bool current = false, any_invalid = false;
+    uint32_t valid = 0;
+    uint64_t mtime = 0;
+    for (uint32_t k = 0; k < sps; ++k) {
+      const SegmentInfo& i = segs_[sec * sps + k];
+      current |= i.state == SegState::kCurrent;
+      valid += i.valid;
+      mtime += i.mtime;
+      any_invalid |= i.state == SegState::kDirty || i.state == SegState::kPrefree ||
+                     i.state == SegState::kFree;
+    }
+    if (!current && valid > 0 && any_invalid) out.push_back({sec, valid, mtime / sps});
+  }
+  return out;
+}
+
+uint32_t SegmentManager::log_free_blocks(Log log) const {
+  std::lock_guard lock(mu_);
+  return kBlocksPerSeg - cursegs_[static_cast<int>(log)].blkoff;
+}
+
+bool SegmentManager::try_pin_section(uint32_t secno) {
+  std::lock_guard lock(mu_);
+  if (secno >= layout_.sections) return false;
+  return pinned_secs_.insert(secno).second;
+}
+
+void SegmentManager::unpin_section(uint32_t secno) {
+  std::lock_guard lock(mu_);
+  pinned_secs_.erase(secno);
+}
+
+bool SegmentManager::section_pinned(uint32_t secno) const {
+  std::lock_guard lock(mu_);
+  return pinned_secs_.count(secno) != 0;
 }
 
 uint32_t SegmentManager::free_sections() const {
@@ -369,7 +434,8 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
   std::lock_guard lock(mu_);
   cp_ = std::move(next);
   for (uint32_t s : prefree)
-    if (segs_[s].state == SegState::kPrefree && segs_[s].valid == 0)
+    if (segs_[s].state == SegState::kPrefree && segs_[s].valid == 0 &&
+        !pinned_secs_.count(layout_.secno_of_seg(s)))
       segs_[s].state = SegState::kFree;
   count_sections_locked();
   return {};

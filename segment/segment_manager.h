@@ -44,6 +44,13 @@ struct SegmentInfo {
   SegState state = SegState::kFree;
 };
 
+// One GC candidate section and its usage, from victim_candidates().
+struct SectionUsage {
+  uint32_t secno = 0;
+  uint32_t valid = 0;  // valid blocks in the section
+  uint64_t mtime = 0;  // mean SIT mtime of its segments
+};
+
 struct CheckpointRequest {
   bool umount = true;
   // Called with the pack about to be written, after the manager set its own fields
@@ -72,6 +79,8 @@ class SegmentManager {
   // The SSA entry of a block: from memory for segments touched since the last checkpoint,
   // else from the SSA area.
   Result<Summary> summary(uint32_t addr) const;
+  // The whole summary block of a main segment, from the same places (one SSA read at most).
+  Result<SummaryBlock> summary_block(uint32_t segno) const;
 
   // Sections for victim selection: not current, not free, not prefree, with invalid blocks.
   std::vector<uint32_t> dirty_sections() const;
@@ -79,6 +88,20 @@ class SegmentManager {
   uint64_t section_mtime(uint32_t secno) const;  // mean over its segments
   bool section_is_current(uint32_t secno) const;
   uint32_t free_sections() const;
+  // dirty_sections() with the usage of each, in one pass under the lock, leaving out pinned
+  // sections: what a GC victim policy ranks.
+  std::vector<SectionUsage> victim_candidates() const;
+  // Blocks left in the current segment of `log` (a run this long or shorter stays there).
+  uint32_t log_free_blocks(Log log) const;
+
+  // Pins: a GC pins its victim sections while it copies their blocks, so that a checkpoint
+  // in the meantime cannot turn them free (and let a writer reuse an address the GC is
+  // about to repoint from). A pinned section is never a victim candidate; its prefree
+  // segments stay prefree through checkpoints until it is unpinned, and become free at the
+  // first checkpoint after that. try_pin_section() fails when the section is pinned already.
+  bool try_pin_section(uint32_t secno);
+  void unpin_section(uint32_t secno);
+  bool section_pinned(uint32_t secno) const;
   uint32_t reserved_sections() const { return reserved_sections_; }
   uint32_t prefree_segments() const;
   uint64_t valid_blocks() const;
@@ -110,6 +133,7 @@ class SegmentManager {
   std::map<uint32_t, SummaryBlock> pending_ssa_;  // left by a log since checkpoint
   Checkpoint cp_;                                 // last committed pack
   uint32_t free_secs_ = 0;
+  std::set<uint32_t> pinned_secs_;
 
   std::mutex cp_mu_;  // serializes checkpoint()
 };

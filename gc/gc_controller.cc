@@ -1,0 +1,138 @@
+#include "gc/gc_controller.h"
+
+#include <algorithm>
+
+namespace f2sc::gc {
+
+GcController::GcController(segment::SegmentManager& sm, blockdev::BlockDevice& dev,
+                           BlockOwners& owners, GcOptions options)
+    : sm_(sm),
+      dev_(dev),
+      owners_(owners),
+      options_(std::move(options)),
+      migrator_(sm, dev, owners, stats_, options_.migrator),
+      background_policy_(options_.background_policy ? options_.background_policy
+                                                    : std::make_shared<const CostBenefitPolicy>()) {
+}
+
+GcController::~GcController() {
+  stop_background();
+}
+
+Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPolicy& policy) {
+  const auto start = std::chrono::steady_clock::now();
+  CollectResult out;
+  const VictimContext ctx{sm_.layout().segs_per_sec * segment::kBlocksPerSeg, sm_.now()};
+  // Pick and pin; a section another collection pinned in the meantime is passed over.
+  std::vector<uint32_t> victims;
+  const std::vector<segment::SectionUsage> candidates = sm_.victim_candidates();
+  for (uint32_t secno : policy.rank(candidates, ctx, candidates.size())) {
+    if (victims.size() >= n_sections) break;
+    if (sm_.try_pin_section(secno)) victims.push_back(secno);
+  }
+  if (victims.empty()) return out;
+  ++stats_.collections;
+  auto migrated = migrator_.migrate(victims);
+  for (uint32_t secno : victims) sm_.unpin_section(secno);
+  stats_.time_ns += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  if (!migrated) return fail(migrated.error());
+  out.victims = migrated->sections;
+  out.freed = migrated->sections_freed;
+  out.moved = migrated->moved;
+  out.dropped = migrated->dropped;
+  out.copy_faults = migrated->copy_faults;
+  if (options_.checkpoint_after_collect && (out.moved > 0 || out.freed > 0)) {
+    if (auto s = owners_.checkpoint(); !s) return fail(with_context(s.error(), "GC checkpoint"));
+    ++stats_.checkpoints;
+    out.checkpointed = true;
+  }
+  return out;
+}
+
+bool GcController::needs_foreground() const {
+  return sm_.free_sections() <= sm_.reserved_sections() + options_.foreground_margin_sections;
+}
+
+Result<CollectResult> GcController::foreground() {
+  CollectResult total;
+  GreedyPolicy greedy;
+  // Each round frees at most one section net of what its copies use; stop when a round
+  // achieves nothing (everything is valid, or only dead blocks in flight remain).
+  while (needs_foreground()) {
+    auto r = collect(1, greedy);
+    if (!r) return r;
+    total.victims += r->victims;
+    total.freed += r->freed;
+    total.moved += r->moved;
+    total.dropped += r->dropped;
+    total.copy_faults += r->copy_faults;
+    total.checkpointed |= r->checkpointed;
+    if (r->freed == 0) break;
+  }
+  return total;
+}
+
+void GcController::start_background() {
+  std::lock_guard lock(bg_mu_);
+  if (bg_thread_.joinable()) return;
+  bg_stop_ = false;
+  bg_thread_ = std::thread([this] { background_loop(); });
+}
+
+void GcController::stop_background() {
+  std::thread t;
+  {
+    std::lock_guard lock(bg_mu_);
+    bg_stop_ = true;
+    bg_cv_.notify_all();
+    t = std::move(bg_thread_);
+  }
+  if (t.joinable()) t.join();
+}
+
+bool GcController::background_running() const {
+  std::lock_guard lock(bg_mu_);
+  return bg_thread_.joinable();
+}
+
+void GcController::set_urgent(bool urgent) {
+  urgent_ = urgent;
+  wake_background();
+}
+
+void GcController::wake_background() {
+  std::lock_guard lock(bg_mu_);
+  bg_kick_ = true;
+  bg_cv_.notify_all();
+}
+
+void GcController::background_loop() {
+  uint32_t wait_ms = options_.min_sleep_ms;
+  for (;;) {
+    {
+      std::unique_lock lock(bg_mu_);
+      const uint32_t ms = urgent_ ? options_.urgent_sleep_ms : wait_ms;
+      bg_cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return bg_stop_ || bg_kick_; });
+      if (bg_stop_) return;
+      bg_kick_ = false;
+    }
+    const bool urgent = urgent_;
+    if (!urgent && options_.is_idle && !options_.is_idle()) {
+      // Busy: back off, as F2FS increases its sleep while the device is in use.
+      wait_ms = std::min(options_.max_sleep_ms, wait_ms + options_.min_sleep_ms);
+      continue;
+    }
+    auto r = collect(options_.background_sections, *background_policy_);
+    if (!r || r->victims == 0) {
+      wait_ms = options_.no_gc_sleep_ms;
+    } else if (r->freed == 0) {
+      wait_ms = std::min(options_.max_sleep_ms, wait_ms + options_.min_sleep_ms);
+    } else {
+      wait_ms = options_.min_sleep_ms;
+    }
+  }
+}
+
+}  // namespace f2sc::gc

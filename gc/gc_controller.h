@@ -1,0 +1,113 @@
+// GcController: when and how much to collect. Picks victims with a VictimPolicy, pins
+// them, runs the Migrator, unpins them, and checkpoints through BlockOwners so the emptied
+// victims become free.
+//
+//   collect(n, policy)  clean up to n sections now, on the calling thread.
+//   foreground()        what the filesystem calls before a write when free sections run
+//                       low: greedy collection until free sections exceed the reserve plus
+//                       `foreground_margin_sections` (or nothing is left to clean).
+//   start_background() / stop_background()
+//                       a thread in the manner of F2FS's gc thread: sleeps
+//                       `min_sleep_ms`..`max_sleep_ms` (longer while the device is busy
+//                       or collecting achieved nothing, shorter after progress), and
+//                       `no_gc_sleep_ms` when there is no victim; collects one section with
+//                       the background policy when the is_idle callback says so, or at once
+//                       in urgent mode (`urgent_sleep_ms`, no idle check).
+//
+// Several collections may run at once (the background thread, foreground callers): each
+// pins its victims with SegmentManager::try_pin_section, so they never share a section.
+// No GcController lock is held across device I/O or calls into BlockOwners; the only lock
+// is the background thread's wakeup mutex.
+//
+// Thread safety: every method may be called from any thread; stop_background() must not be
+// called from the is_idle callback. Destroying the controller stops the background thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/error.h"
+#include "blockdev/block_device.h"
+#include "gc/block_owners.h"
+#include "gc/gc_stats.h"
+#include "gc/migrator.h"
+#include "gc/victim_policy.h"
+#include "segment/segment_manager.h"
+
+namespace f2sc::gc {
+
+struct GcOptions {
+  // F2FS defaults (gc_min_sleep_time, gc_max_sleep_time, gc_no_gc_sleep_time, urgent).
+  uint32_t min_sleep_ms = 30000;
+  uint32_t max_sleep_ms = 60000;
+  uint32_t no_gc_sleep_ms = 300000;
+  uint32_t urgent_sleep_ms = 500;
+  uint32_t foreground_margin_sections = 2;
+  uint32_t background_sections = 1;  // sections per background round
+  bool checkpoint_after_collect = true;
+  MigratorOptions migrator;
+  // Whether the filesystem is idle enough for background GC (no callback: always idle).
+  std::function<bool()> is_idle;
+  // The background thread's policy (nullptr: cost-benefit).
+  std::shared_ptr<const VictimPolicy> background_policy;
+};
+
+struct CollectResult {
+  uint32_t victims = 0;
+  uint32_t freed = 0;  // victims left empty (free after the checkpoint)
+  uint64_t moved = 0;
+  uint64_t dropped = 0;
+  uint64_t copy_faults = 0;
+  bool checkpointed = false;
+};
+
+class GcController {
+ public:
+  // All references must outlive the controller.
+  GcController(segment::SegmentManager& sm, blockdev::BlockDevice& dev, BlockOwners& owners,
+               GcOptions options = {});
+  ~GcController();
+  GcController(const GcController&) = delete;
+  GcController& operator=(const GcController&) = delete;
+
+  Result<CollectResult> collect(uint32_t n_sections, const VictimPolicy& policy);
+  // Whether free sections are at or under the reserve plus the margin.
+  bool needs_foreground() const;
+  Result<CollectResult> foreground();
+
+  void start_background();
+  void stop_background();
+  bool background_running() const;
+  void set_urgent(bool urgent);
+  // Wakes the background thread now (e.g. after a large delete).
+  void wake_background();
+
+  GcStatsSnapshot stats() const { return stats_.snapshot(); }
+  void reset_stats() { stats_.reset(); }
+
+ private:
+  void background_loop();
+
+  segment::SegmentManager& sm_;
+  blockdev::BlockDevice& dev_;
+  BlockOwners& owners_;
+  const GcOptions options_;
+  GcStats stats_;
+  Migrator migrator_;
+  std::shared_ptr<const VictimPolicy> background_policy_;
+
+  std::atomic<bool> urgent_{false};
+  mutable std::mutex bg_mu_;  // guards the fields below; never held across GC work
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;
+  bool bg_kick_ = false;
+  std::thread bg_thread_;
+};
+
+}  // namespace f2sc::gc

@@ -1,0 +1,76 @@
+#include "gc/gc_stats.h"
+
+#include "blockdev/types.h"
+
+namespace f2sc::gc {
+namespace {
+
+void raise_to(std::atomic<uint64_t>& max, uint64_t v) {
+  uint64_t cur = max.load(std::memory_order_relaxed);
+  while (v > cur && !max.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+GcStatsSnapshot GcStats::snapshot() const {
+  GcStatsSnapshot s;
+  s.collections = collections.load();
+  s.victims = victims.load();
+  s.victims_freed = victims_freed.load();
+  s.blocks_scanned = blocks_scanned.load();
+  s.blocks_dead = blocks_dead.load();
+  s.data_blocks_moved = data_blocks_moved.load();
+  s.node_blocks_moved = node_blocks_moved.load();
+  s.dropped_copies = dropped_copies.load();
+  s.copy_requests = copy_requests.load();
+  s.copy_faults = copy_faults.load();
+  s.owner_errors = owner_errors.load();
+  s.copy_commands = copy_commands.load();
+  s.copy_ranges = copy_ranges.load();
+  s.max_ranges_per_command = max_ranges_per_command.load();
+  s.max_blocks_per_request = max_blocks_per_request.load();
+  s.blocks_offloaded = blocks_offloaded.load();
+  s.blocks_emulated = blocks_emulated.load();
+  s.copy_host_bytes = copy_host_bytes.load();
+  s.checkpoints = checkpoints.load();
+  s.time_ns = time_ns.load();
+  return s;
+}
+
+void GcStats::reset() {
+  for (auto* c : {&collections,
+                  &victims,
+                  &victims_freed,
+                  &blocks_scanned,
+                  &blocks_dead,
+                  &data_blocks_moved,
+                  &node_blocks_moved,
+                  &dropped_copies,
+                  &copy_requests,
+                  &copy_faults,
+                  &owner_errors,
+                  &copy_commands,
+                  &copy_ranges,
+                  &max_ranges_per_command,
+                  &max_blocks_per_request,
+                  &blocks_offloaded,
+                  &blocks_emulated,
+                  &copy_host_bytes,
+                  &checkpoints,
+                  &time_ns})
+    c->store(0);
+}
+
+void GcStats::add_copy(const blockdev::CopyResult& r, uint64_t blocks, uint32_t block_size) {
+  copy_commands += r.copy_commands;
+  copy_ranges += r.copy_ranges;
+  raise_to(max_ranges_per_command, r.max_ranges_per_command);
+  raise_to(max_blocks_per_request, blocks);
+  blocks_offloaded += r.blocks_offloaded;
+  blocks_emulated += r.blocks_emulated;
+  copy_host_bytes +=
+      2 * r.blocks_emulated * block_size + r.copy_ranges * blockdev::kCopyDescriptorBytes;
+}
+
+}  // namespace f2sc::gc

@@ -1,0 +1,195 @@
+#include "gc/migrator.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace f2sc::gc {
+
+using segment::kBlocksPerSeg;
+using segment::Log;
+
+struct Migrator::Chunk {
+  std::vector<LiveBlock> blocks;  // sources, in request order
+  BlockKind kind = BlockKind::kData;
+  uint32_t dst = 0;
+  blockdev::CopyRequest request;
+  std::optional<Result<blockdev::CopyResult>> done;  // set by the completion
+};
+
+Migrator::Migrator(segment::SegmentManager& sm, blockdev::BlockDevice& dev, BlockOwners& owners,
+                   GcStats& stats, MigratorOptions options)
+    : sm_(sm), dev_(dev), owners_(owners), stats_(stats), options_(options) {
+  options_.max_in_flight = std::max(1u, options_.max_in_flight);
+}
+
+Status Migrator::scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<LiveBlock>& node,
+                      MigrationResult& result) {
+  const segment::Layout& L = sm_.layout();
+  for (uint32_t k = 0; k < L.segs_per_sec; ++k) {
+    const uint32_t segno = secno * L.segs_per_sec + k;
+    const segment::SegmentInfo info = sm_.segment(segno);
+    if (info.valid == 0) continue;
+    auto sums = sm_.summary_block(segno);
+    if (!sums) {
+      ++result.errors;
+      ++stats_.owner_errors;
+      continue;  // without owners nothing in this segment can move
+    }
+    const BlockKind kind = segment::is_node_log(info.type) ? BlockKind::kNode : BlockKind::kData;
+    for (uint32_t off = 0; off < kBlocksPerSeg; ++off) {
+      const uint32_t addr = L.seg_start(segno) + off;
+      if (!sm_.is_valid(addr)) continue;
+      ++stats_.blocks_scanned;
+      const segment::Summary sum = sums->entries[off];
+      auto live = owners_.is_live(addr, sum, kind);
+      if (!live) {
+        ++result.errors;
+        ++stats_.owner_errors;
+        continue;
+      }
+      if (!*live) {
+        ++stats_.blocks_dead;
+        continue;
+      }
+      (kind == BlockKind::kNode ? node : data).push_back({addr, sum});
+      ++result.live_blocks;
+    }
+  }
+  return {};
+}
+
+Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
+  const Result<blockdev::CopyResult>& copied = *chunk.done;
+  const uint64_t n = chunk.blocks.size();
+  if (!copied) {
+    // Nothing was repointed: the old blocks stay valid and owned; drop every destination.
+    ++result.copy_faults;
+    ++stats_.copy_faults;
+    for (uint64_t i = 0; i < n; ++i)
+      if (auto s = sm_.invalidate(chunk.dst + static_cast<uint32_t>(i)); !s)
+        return fail(with_context(s.error(), "GC: dropping a failed copy"));
+    return {};
+  }
+  stats_.add_copy(*copied, n, dev_.block_size());
+  return owners_.run_commit([&]() -> Status {
+    for (uint64_t i = 0; i < n; ++i) {
+      const LiveBlock& b = chunk.blocks[i];
+      const uint32_t to = chunk.dst + static_cast<uint32_t>(i);
+      auto moved = owners_.repoint(b.addr, to, b.sum, chunk.kind);
+      uint32_t dead = to;
+      if (!moved) {
+        ++result.errors;
+        ++stats_.owner_errors;
+      } else if (*moved) {
+        dead = b.addr;
+        ++result.moved;
+        ++(chunk.kind == BlockKind::kNode ? stats_.node_blocks_moved : stats_.data_blocks_moved);
+      } else {
+        ++result.dropped;
+        ++stats_.dropped_copies;
+      }
+      if (auto s = sm_.invalidate(dead); !s)
+        return fail(with_context(
+            s.error(), "GC: block " + std::to_string(b.addr) + " -> " + std::to_string(to)));
+    }
+    return {};
+  });
+}
+
+Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationResult& result) {
+  const Log log = kind == BlockKind::kNode ? Log::kColdNode : Log::kColdData;
+  const blockdev::CopyLimits lim = dev_.limits().copy;
+  const uint64_t max_blocks =
+      std::min<uint64_t>(std::max<uint64_t>(lim.max_copy_sectors, 1), kBlocksPerSeg);
+  const uint64_t max_ranges = std::max<uint32_t>(lim.max_copy_nr_ranges, 1);
+  const uint64_t max_range = std::max<uint64_t>(lim.max_copy_range_sectors, 1);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<Chunk>> in_flight;  // submission order
+  Status first_error;
+
+  // Waits for the oldest request and commits it.
+  auto retire_one = [&]() {
+    Chunk& c = *in_flight.front();
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return c.done.has_value(); });
+    }
+    if (auto s = commit(c, result); !s && first_error) first_error = s;
+    in_flight.pop_front();
+  };
+
+  size_t pos = 0;
+  while (pos < blocks.size() && first_error && !result.out_of_space) {
+    // Stay inside the log's current segment when it has room (no wasted tail).
+    uint64_t cap = max_blocks;
+    if (uint32_t room = sm_.log_free_blocks(log); room > 0) cap = std::min<uint64_t>(cap, room);
+    auto chunk = std::make_unique<Chunk>();
+    chunk->kind = kind;
+    std::vector<segment::Summary> sums;
+    while (pos < blocks.size() && chunk->blocks.size() < cap) {
+      const LiveBlock& b = blocks[pos];
+      auto& ranges = chunk->request.sources;
+      const bool extends = !ranges.empty() && ranges.back().lba + ranges.back().blocks == b.addr &&
+                           ranges.back().blocks < max_range;
+      if (!extends) {
+        if (ranges.size() == max_ranges) break;
+        ranges.push_back({b.addr, 0});
+      }
+      ++ranges.back().blocks;
+      chunk->blocks.push_back(b);
+      sums.push_back(b.sum);
+      ++pos;
+    }
+    auto dst = sm_.allocate_run(log, sums, /*for_gc=*/true);
+    if (!dst) {
+      if (dst.error().code != Errc::kNoSpace) {
+        first_error = fail(with_context(dst.error(), "GC: allocating a destination run"));
+        break;
+      }
+      result.out_of_space = true;
+      break;
+    }
+    chunk->dst = *dst;
+    chunk->request.dst = *dst;
+    ++result.copy_requests;
+    ++stats_.copy_requests;
+    if (in_flight.size() >= options_.max_in_flight) retire_one();
+    Chunk* c = chunk.get();
+    in_flight.push_back(std::move(chunk));
+    dev_.copy_async(c->request, [&, c](Result<blockdev::CopyResult> r) {
+      std::lock_guard lock(mu);
+      c->done = std::move(r);
+      cv.notify_all();
+    });
+  }
+  while (!in_flight.empty()) retire_one();
+  return first_error;
+}
+
+Result<MigrationResult> Migrator::migrate(std::span<const uint32_t> sections) {
+  MigrationResult result;
+  std::vector<LiveBlock> data, node;
+  for (uint32_t secno : sections) {
+    if (secno >= sm_.layout().sections)
+      return fail(Errc::kInvalidArgument, "GC: no section " + std::to_string(secno));
+    if (auto s = scan(secno, data, node, result); !s) return fail(s.error());
+    ++result.sections;
+  }
+  Status status = move(node, BlockKind::kNode, result);
+  if (status) status = move(data, BlockKind::kData, result);
+  for (uint32_t secno : sections)
+    if (sm_.section_valid_blocks(secno) == 0) ++result.sections_freed;
+  stats_.victims += result.sections;
+  stats_.victims_freed += result.sections_freed;
+  if (!status) return fail(status.error());
+  return result;
+}
+
+}  // namespace f2sc::gc

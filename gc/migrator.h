@@ -1,0 +1,105 @@
+// Migrator: moves the live blocks of victim sections to the GC logs with multi-source copy
+// requests, and repoints their owners.
+//
+// migrate(sections):
+//  1. Scan: every SIT-valid block of each section; its SSA summary (one SSA read per
+//     segment); BlockOwners::is_live(). Dead blocks (a write in flight will invalidate them)
+//     are skipped.
+//  2. Plan: live blocks in address order, data and node apart, become copy requests that
+//     fit the device's copy limits (ranges per command, blocks per command, blocks per
+//     range) and the room left in the GC log's segment, so each request is one device
+//     command when offloaded and one contiguous destination run. Consecutive addresses form
+//     one source range; blocks of several victims may share one request.
+//  3. Copy: each request's destination is allocate_run(kColdData | kColdNode, the same
+//     summaries, for_gc) -- SIT and SSA are right for the copies from the start -- and up to
+//     `max_in_flight` requests run at once through BlockDevice::copy_async (the copy engine
+//     offloads, or emulates with read+write when offload is off or unsupported).
+//  4. Commit, on the calling thread, per finished request, inside BlockOwners::run_commit():
+//     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new.
+//     A failed copy invalidates every destination block and leaves the old ones valid and
+//     owned: nothing is lost, the fault is counted, the victim stays dirty.
+//
+// Victims must be pinned (SegmentManager::try_pin_section) by the caller for the whole call:
+// a checkpoint between a copy and its repoint would otherwise free a victim whose blocks
+// were all overwritten meanwhile, and a writer reusing `old` for the same owner would make
+// a late repoint(old -> new) succeed with stale data. Pinned prefree segments stay prefree.
+//
+// Node blocks are copied as they are. Their footer holds nid, ino, flag, cp_ver and
+// next_blkaddr; none depends on where the block lives. next_blkaddr and cp_ver matter only
+// to roll-forward recovery, which walks the warm node chain written since the last
+// checkpoint starting at the warm node log; GC copies go to the cold node log, outside that
+// chain, and the originals the chain names stay intact on disk until a checkpoint makes the
+// victim free -- after which that chain is no longer replayed. So no block is rewritten
+// (GcStats::node_footer_fixes stays 0), as in F2FS, where a GC'd node's stale footer is
+// likewise ignored outside the fsync chain.
+//
+// Crash window (leak only, no loss): destinations are SIT-valid from allocation until the
+// commit; a checkpoint that lands during the copy records them valid with no owner. fsck
+// reclaims such blocks; the filesystem keeps pointing at the old, intact copies.
+//
+// Lock order: BlockOwners::run_commit (the filesystem's checkpoint exclusion) -> the
+// owner's own lock inside repoint() -> SegmentManager's mutex (invalidate). The Migrator
+// holds no lock of its own across device I/O or across calls into BlockOwners.
+//
+// Thread safety: migrate() may run on several threads at once on disjoint pinned sections.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/error.h"
+#include "blockdev/block_device.h"
+#include "gc/block_owners.h"
+#include "gc/gc_stats.h"
+#include "segment/segment_manager.h"
+
+namespace f2sc::gc {
+
+struct MigratorOptions {
+  unsigned max_in_flight = 8;  // copy requests submitted at once
+};
+
+struct MigrationResult {
+  uint32_t sections = 0;        // victims examined
+  uint32_t sections_freed = 0;  // left with 0 valid blocks (prefree until a checkpoint)
+  uint64_t live_blocks = 0;     // found live in the scan
+  uint64_t moved = 0;           // repointed to their copies
+  uint64_t dropped = 0;         // copies dropped because a racing write won
+  uint64_t copy_faults = 0;     // failed copy requests
+  uint64_t copy_requests = 0;
+  uint64_t errors = 0;        // owner or SSA errors (those blocks stayed in place)
+  bool out_of_space = false;  // the GC logs found no free section; the rest stayed
+};
+
+class Migrator {
+ public:
+  // All references must outlive the Migrator. `dev` is the device `sm` lives on.
+  Migrator(segment::SegmentManager& sm, blockdev::BlockDevice& dev, BlockOwners& owners,
+           GcStats& stats, MigratorOptions options = {});
+
+  // Migrates the live blocks of `sections` (pinned by the caller). Device copy errors and
+  // owner errors are counted in the result, not returned; an error return means the
+  // segment manager refused an invalidation (a broken invariant).
+  Result<MigrationResult> migrate(std::span<const uint32_t> sections);
+
+ private:
+  struct LiveBlock {
+    uint32_t addr;
+    segment::Summary sum;
+  };
+  struct Chunk;
+
+  Status scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<LiveBlock>& node,
+              MigrationResult& result);
+  Status move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationResult& result);
+  Status commit(Chunk& chunk, MigrationResult& result);
+
+  segment::SegmentManager& sm_;
+  blockdev::BlockDevice& dev_;
+  BlockOwners& owners_;
+  GcStats& stats_;
+  MigratorOptions options_;
+};
+
+}  // namespace f2sc::gc
