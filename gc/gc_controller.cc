@@ -60,7 +60,7 @@ Result<CollectResult> GcController::foreground() {
   GreedyPolicy greedy;
   // Each round frees at most one section net of what its copies use; stop when a round
   // achieves nothing (everything is valid, or only dead blocks in flight remain).
-  while (needs_foreground()) {
+  for (uint32_t round = 0; round < sm_.layout().sections && needs_foreground(); ++round) {
     auto r = collect(1, greedy);
     if (!r) return r;
     total.victims += r->victims;

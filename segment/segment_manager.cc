@@ -361,7 +361,9 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
         if (auto s = new_segment_locked(static_cast<Log>(l), true); !s)
           return fail(with_context(s.error(), "checkpoint: a full log has nowhere to go"));
     next = cp_;
-    ssa.swap(pending_ssa_);
+    // Copied, not moved: summary() and summary_block() keep answering from memory until
+    // the SSA blocks are on the device (a reader would otherwise see them half written).
+    ssa = pending_ssa_;
     dirty.swap(sit_dirty_);
     next.cursegs = cursegs_;
     // The NAT journal belongs to the filesystem (req.fill); the SIT journal is rebuilt
@@ -403,7 +405,6 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
   }
   auto restore = [&](Error e) {
     std::lock_guard lock(mu_);
-    for (auto& [segno, b] : ssa) pending_ssa_.emplace(segno, b);
     sit_dirty_.insert(dirty.begin(), dirty.end());
     return fail(std::move(e));
   };
@@ -433,6 +434,9 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
   // 5. Committed: prefree segments of the snapshot are free now.
   std::lock_guard lock(mu_);
   cp_ = std::move(next);
+  // A retired segment cannot retire again before it is free, which is below: the copies
+  // written above are still the pending ones.
+  for (auto& [segno, b] : ssa) pending_ssa_.erase(segno);
   for (uint32_t s : prefree)
     if (segs_[s].state == SegState::kPrefree && segs_[s].valid == 0 &&
         !pinned_secs_.count(layout_.secno_of_seg(s)))
