@@ -51,6 +51,13 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
   return out;
 }
 
+std::future<Result<CollectResult>> GcController::collect_async(
+    uint32_t n_sections, std::shared_ptr<const VictimPolicy> policy) {
+  return std::async(std::launch::async, [this, n_sections, policy = std::move(policy)] {
+    return collect(n_sections, *policy);
+  });
+}
+
 bool GcController::needs_foreground() const {
   return sm_.free_sections() <= sm_.reserved_sections() + options_.foreground_margin_sections;
 }

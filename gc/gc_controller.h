@@ -2,7 +2,8 @@
 // them, runs the Migrator, unpins them, and checkpoints through BlockOwners so the emptied
 // victims become free.
 //
-//   collect(n, policy)  clean up to n sections now, on the calling thread.
+//   collect(n, policy)  clean up to n sections now, on the calling thread (collect_async:
+//                       on a thread of its own, the result in a future).
 //   foreground()        what the filesystem calls before a write when free sections run
 //                       low: greedy collection until free sections exceed the reserve plus
 //                       `foreground_margin_sections` (or nothing is left to clean).
@@ -28,6 +29,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -77,6 +79,9 @@ class GcController {
   GcController& operator=(const GcController&) = delete;
 
   Result<CollectResult> collect(uint32_t n_sections, const VictimPolicy& policy);
+  // collect() on a thread of its own. The controller must outlive the future's result.
+  std::future<Result<CollectResult>> collect_async(uint32_t n_sections,
+                                                   std::shared_ptr<const VictimPolicy> policy);
   // Whether free sections are at or under the reserve plus the margin.
   bool needs_foreground() const;
   Result<CollectResult> foreground();

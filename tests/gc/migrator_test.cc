@@ -288,3 +288,31 @@ TEST_CASE("Foreground GC brings free sections back above the reserve") {
 
 }  // namespace
 }  // namespace f2sc::gc
+
+namespace f2sc::gc {
+namespace {
+
+using namespace testing;
+
+TEST_CASE("Sections of several segments migrate whole, asynchronously") {
+  auto dev = memory_device(65536);
+  auto sm = format_and_load(*dev, /*segs_per_sec=*/2);
+  FakeOwners owners(*sm, *dev);
+  populate(owners, 8000, 1000, 9000, 43);
+  GcController gc(*sm, *dev, owners);
+  auto future = gc.collect_async(3, std::make_shared<GreedyPolicy>());
+  auto r = future.get();
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r);
+  CHECK(r->victims == 3);
+  CHECK(r->freed == 3);
+  CHECK(r->checkpointed);
+  auto bad = owners.verify();
+  REQUIRE(bad.empty());
+  CHECK(sm->valid_blocks() == 9000 + 2);
+  // Free again after the checkpoint: every segment of each victim.
+  CHECK(sm->prefree_segments() == 0);
+}
+
+}  // namespace
+}  // namespace f2sc::gc
