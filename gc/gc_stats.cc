@@ -24,6 +24,7 @@ GcStatsSnapshot GcStats::snapshot() const {
   s.node_blocks_moved = node_blocks_moved.load();
   s.dropped_copies = dropped_copies.load();
   s.copy_requests = copy_requests.load();
+  s.request_ranges = request_ranges.load();
   s.copy_faults = copy_faults.load();
   s.owner_errors = owner_errors.load();
   s.copy_commands = copy_commands.load();
@@ -48,6 +49,7 @@ void GcStats::reset() {
                   &node_blocks_moved,
                   &dropped_copies,
                   &copy_requests,
+                  &request_ranges,
                   &copy_faults,
                   &owner_errors,
                   &copy_commands,
@@ -62,7 +64,9 @@ void GcStats::reset() {
     c->store(0);
 }
 
-void GcStats::add_copy(const blockdev::CopyResult& r, uint64_t blocks, uint32_t block_size) {
+void GcStats::add_copy(const blockdev::CopyResult& r, uint64_t blocks, uint64_t ranges,
+                       uint32_t block_size) {
+  request_ranges += ranges;
   copy_commands += r.copy_commands;
   copy_ranges += r.copy_ranges;
   raise_to(max_ranges_per_command, r.max_ranges_per_command);

@@ -29,6 +29,7 @@ struct GcStatsSnapshot {
   uint64_t node_blocks_moved = 0;
   uint64_t dropped_copies = 0;  // copies thrown away because a racing write won
   uint64_t copy_requests = 0;   // multi-source requests the GC built
+  uint64_t request_ranges = 0;  // source ranges in those requests
   uint64_t copy_faults = 0;     // requests the device failed (nothing lost: old blocks kept)
   uint64_t owner_errors = 0;    // is_live / repoint errors (the block was left in place)
   uint64_t copy_commands = 0;   // offloaded device commands
@@ -49,6 +50,9 @@ struct GcStatsSnapshot {
   double mean_blocks_per_command() const {
     return copy_commands ? static_cast<double>(blocks_offloaded) / copy_commands : 0.0;
   }
+  double mean_ranges_per_request() const {
+    return copy_requests ? static_cast<double>(request_ranges) / copy_requests : 0.0;
+  }
   double mean_blocks_per_request() const {
     return copy_requests ? static_cast<double>(blocks_offloaded + blocks_emulated) / copy_requests
                          : 0.0;
@@ -61,13 +65,14 @@ class GcStats {
   void reset();
 
   // Adds one finished copy request of `blocks` blocks of `block_size` bytes.
-  void add_copy(const blockdev::CopyResult& result, uint64_t blocks, uint32_t block_size);
+  void add_copy(const blockdev::CopyResult& result, uint64_t blocks, uint64_t ranges,
+                uint32_t block_size);
 
   std::atomic<uint64_t> collections{0}, victims{0}, victims_freed{0}, blocks_scanned{0},
       blocks_dead{0}, data_blocks_moved{0}, node_blocks_moved{0}, dropped_copies{0},
-      copy_requests{0}, copy_faults{0}, owner_errors{0}, copy_commands{0}, copy_ranges{0},
-      max_ranges_per_command{0}, max_blocks_per_request{0}, blocks_offloaded{0}, blocks_emulated{0},
-      copy_host_bytes{0}, checkpoints{0}, time_ns{0};
+      copy_requests{0}, request_ranges{0}, copy_faults{0}, owner_errors{0}, copy_commands{0},
+      copy_ranges{0}, max_ranges_per_command{0}, max_blocks_per_request{0}, blocks_offloaded{0},
+      blocks_emulated{0}, copy_host_bytes{0}, checkpoints{0}, time_ns{0};
 };
 
 }  // namespace f2sc::gc

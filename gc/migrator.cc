@@ -75,7 +75,7 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
         return fail(with_context(s.error(), "GC: dropping a failed copy"));
     return {};
   }
-  stats_.add_copy(*copied, n, dev_.block_size());
+  stats_.add_copy(*copied, n, chunk.request.sources.size(), dev_.block_size());
   return owners_.run_commit([&]() -> Status {
     for (uint64_t i = 0; i < n; ++i) {
       const LiveBlock& b = chunk.blocks[i];
