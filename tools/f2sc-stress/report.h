@@ -1,0 +1,55 @@
+// Reports: the terminal table (one column per run, plus offload/emulation ratios for
+// --copy-offload both), the JSON document, and the CSV time series.
+//
+// JSON keys (stable; "null" where a figure is not available, never an estimate):
+//   tool, version, config{device, size_bytes, util, workload, file_size{min,max}, ops,
+//   seconds, overwrite, threads, copy_offload, gc_policy, gc_policy_applied, seed,
+//   read_ratio, mount},
+//   and per run (at the top level for on/off; under "offload" and "emulation" for both,
+//   beside "ratios"):
+//   mode, device, offload_active, completed, stopped_early, files, live_bytes, main_bytes,
+//   capacity_bytes, util (in use / capacity after the fill), live_fraction (in use / main
+//   area: the model's u), fill{seconds, user_bytes_written, device_bytes_written}, ops, seconds,
+//   user_bytes_written, user_bytes_read, device_bytes_written, waf, waf_greedy_model,
+//   gc{available, victims, blocks_moved, data_blocks_moved, node_blocks_moved,
+//      copy_commands, ranges_per_command_mean, ranges_per_command_max, offloaded_blocks,
+//      emulated_blocks, dropped_copies, copy_host_bytes, seconds, mib_per_s},
+//   host_bytes{read, write, copy_descriptors, total},
+//   device_counters{read_commands, write_commands, flush_commands, copy_commands, copy_ranges,
+//                   blocks_copied_in_device},
+//   fs{checkpoints, data_blocks_written, node_blocks_written},
+//   latency_us{count, mean, p50, p99, p999, max},
+//   verify{files, bytes, errors, reads_during_run, seconds,
+//          mismatches[{file, offset, expected, found, what}]},
+//   series[{t, ops, user_bytes, device_bytes, waf, free_bytes, gc_blocks_moved}]
+//
+// Thread safety: pure functions over finished results.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "tools/f2sc-stress/options.h"
+#include "tools/f2sc-stress/runner.h"
+
+namespace f2sc::stress {
+
+std::string format_table(const Options& o, const std::vector<RunResult>& runs);
+
+nlohmann::json to_json(const Options& o, const std::vector<RunResult>& runs);
+
+Status write_csv(const std::string& path, const std::vector<RunResult>& runs);
+
+// The same figures the table shows, as optional values (used by the table and the JSON).
+struct Figures {
+  std::optional<double> gc_victims, gc_blocks_moved, gc_copy_commands, gc_ranges_mean,
+      gc_ranges_max, gc_offloaded, gc_emulated, gc_seconds, gc_mib_per_s, gc_dropped,
+      gc_copy_host_bytes, gc_data_moved, gc_node_moved;
+  std::optional<double> host_read, host_write, host_desc;
+};
+Figures figures(const RunResult& r);
+
+}  // namespace f2sc::stress
