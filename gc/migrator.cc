@@ -41,6 +41,14 @@ Status Migrator::scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<
       continue;  // without owners nothing in this segment can move
     }
     const BlockKind kind = segment::is_node_log(info.type) ? BlockKind::kNode : BlockKind::kData;
+    // The SIT's log type and the SSA footer must agree on data vs node, or the summaries
+    // cannot be trusted to name owners: leave the segment alone.
+    const uint8_t want = kind == BlockKind::kNode ? segment::kSumTypeNode : segment::kSumTypeData;
+    if (sums->footer.entry_type != want) {
+      ++result.errors;
+      ++stats_.owner_errors;
+      continue;
+    }
     for (uint32_t off = 0; off < kBlocksPerSeg; ++off) {
       const uint32_t addr = L.seg_start(segno) + off;
       if (!sm_.is_valid(addr)) continue;

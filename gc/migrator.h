@@ -3,8 +3,9 @@
 //
 // migrate(sections):
 //  1. Scan: every SIT-valid block of each section; its SSA summary (one SSA read per
-//     segment); BlockOwners::is_live(). Dead blocks (a write in flight will invalidate them)
-//     are skipped.
+//     segment, whose footer type must match the SIT's log type: data or node);
+//     BlockOwners::is_live(). Dead blocks (a write in flight will invalidate them) are
+//     skipped.
 //  2. Plan: live blocks in address order, data and node apart, become copy requests that
 //     fit the device's copy limits (ranges per command, blocks per command, blocks per
 //     range) and the room left in the GC log's segment, so each request is one device
