@@ -78,13 +78,21 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
     // Nothing was repointed: the old blocks stay valid and owned; drop every destination.
     ++result.copy_faults;
     ++stats_.copy_faults;
-    for (uint64_t i = 0; i < n; ++i)
+    Status status;
+    for (uint64_t i = 0; i < n && status; ++i)
       if (auto s = sm_.invalidate(chunk.dst + static_cast<uint32_t>(i)); !s)
-        return fail(with_context(s.error(), "GC: dropping a failed copy"));
-    return {};
+        status = fail(with_context(s.error(), "GC: dropping a failed copy"));
+    sm_.release_run(chunk.dst, static_cast<uint32_t>(n));
+    return status;
   }
   stats_.add_copy(*copied, n, chunk.request.sources.size(), dev_.block_size());
   return owners_.run_commit([&]() -> Status {
+    // Checkpoints may record the copies from here on: each is owned or invalid by the end.
+    struct Release {
+      segment::SegmentManager& sm;
+      uint32_t first, n;
+      ~Release() { sm.release_run(first, n); }
+    } release{sm_, chunk.dst, static_cast<uint32_t>(n)};
     for (uint64_t i = 0; i < n; ++i) {
       const LiveBlock& b = chunk.blocks[i];
       const uint32_t to = chunk.dst + static_cast<uint32_t>(i);
@@ -155,7 +163,7 @@ Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationR
       sums.push_back(b.sum);
       ++pos;
     }
-    auto dst = sm_.allocate_run(log, sums, /*for_gc=*/true);
+    auto dst = sm_.allocate_held_run(log, sums);
     if (!dst) {
       if (dst.error().code != Errc::kNoSpace) {
         first_error = fail(with_context(dst.error(), "GC: allocating a destination run"));

@@ -11,14 +11,16 @@
 //     range) and the room left in the GC log's segment, so each request is one device
 //     command when offloaded and one contiguous destination run. Consecutive addresses form
 //     one source range; blocks of several victims may share one request.
-//  3. Copy: each request's destination is allocate_run(kColdData | kColdNode, the same
-//     summaries, for_gc) -- SIT and SSA are right for the copies from the start -- and up to
-//     `max_in_flight` requests run at once through BlockDevice::copy_async (the copy engine
-//     offloads, or emulates with read+write when offload is off or unsupported).
+//  3. Copy: each request's destination is allocate_held_run(kColdData | kColdNode, the
+//     same summaries) -- SIT and SSA are right for the copies from the start, but
+//     checkpoints leave them out until the commit -- and up to `max_in_flight` requests run
+//     at once through BlockDevice::copy_async (the copy engine offloads, or emulates with
+//     read+write when offload is off or unsupported).
 //  4. Commit, on the calling thread, per finished request, inside BlockOwners::run_commit():
-//     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new.
-//     A failed copy invalidates every destination block and leaves the old ones valid and
-//     owned: nothing is lost, the fault is counted, the victim stays dirty.
+//     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new;
+//     then release_run() lets checkpoints record the copies. A failed copy invalidates
+//     every destination block and leaves the old ones valid and owned: nothing is lost, the
+//     fault is counted, the victim stays dirty.
 //
 // Victims must be pinned (SegmentManager::try_pin_section) by the caller for the whole call:
 // a checkpoint between a copy and its repoint would otherwise free a victim whose blocks
@@ -34,9 +36,10 @@
 // (GcStats::node_footer_fixes stays 0), as in F2FS, where a GC'd node's stale footer is
 // likewise ignored outside the fsync chain.
 //
-// Crash window (leak only, no loss): destinations are SIT-valid from allocation until the
-// commit; a checkpoint that lands during the copy records them valid with no owner. fsck
-// reclaims such blocks; the filesystem keeps pointing at the old, intact copies.
+// Crash consistency: a checkpoint during the copies records neither the copies (held) nor
+// any repoint (commits exclude checkpoints), so a crash at any point recovers the
+// pre-GC placement, with no valid block lacking an owner; after a commit, the next
+// checkpoint records copies, repoints and invalidations together.
 //
 // Lock order: BlockOwners::run_commit (the filesystem's checkpoint exclusion) -> the
 // owner's own lock inside repoint() -> SegmentManager's mutex (invalidate). The Migrator

@@ -162,6 +162,41 @@ Result<uint32_t> SegmentManager::allocate_run(Log log, std::span<const Summary> 
   return allocate_locked(log, owners, for_gc);
 }
 
+Result<uint32_t> SegmentManager::allocate_held_run(Log log, std::span<const Summary> owners) {
+  std::lock_guard lock(mu_);
+  auto first = allocate_locked(log, owners, /*for_gc=*/true);
+  if (!first) return first;
+  std::set<uint32_t>& offs = held_[layout_.segno_of(*first)];
+  for (size_t k = 0; k < owners.size(); ++k)
+    offs.insert(layout_.blkoff_of(*first) + static_cast<uint32_t>(k));
+  return first;
+}
+
+void SegmentManager::release_run(uint32_t first, uint32_t n) {
+  if (n == 0 || !layout_.in_main(first)) return;
+  std::lock_guard lock(mu_);
+  const uint32_t segno = layout_.segno_of(first);
+  auto it = held_.find(segno);
+  if (it == held_.end()) return;
+  for (uint32_t k = 0; k < n; ++k) it->second.erase(layout_.blkoff_of(first) + k);
+  if (it->second.empty()) held_.erase(it);
+  sit_dirty_.insert(segno);  // the last checkpoint wrote it without these blocks
+}
+
+SitEntry SegmentManager::committed_entry_locked(uint32_t segno) const {
+  SitEntry e = sit_[segno];
+  auto it = held_.find(segno);
+  if (it == held_.end()) return e;
+  uint32_t count = vcount(e);
+  for (uint32_t off : it->second)
+    if (test_bit_msb(e.valid_map, off)) {
+      clear_bit_msb(e.valid_map, off);
+      --count;
+    }
+  e.vblocks = static_cast<uint16_t>((e.vblocks & ~kSitVblocksMask) | count);
+  return e;
+}
+
 Status SegmentManager::invalidate(uint32_t addr) {
   if (!layout_.in_main(addr))
     return fail(Errc::kOutOfRange,
@@ -377,7 +412,7 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
       for (uint32_t segno : dirty) {
         SitJournalEntry& e = sj.sit.entries[sj.n_entries++];
         e.segno = segno;
-        e.se = sit_[segno];
+        e.se = committed_entry_locked(segno);
       }
     } else {
       for (uint32_t segno : dirty) sit_blocks[segno / kSitEntriesPerBlock];
@@ -386,15 +421,16 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
         auto* blk = reinterpret_cast<SitBlock*>(img.data());
         for (uint32_t i = 0; i < kSitEntriesPerBlock; ++i) {
           uint32_t segno = b * kSitEntriesPerBlock + i;
-          if (segno < layout_.main_segments) blk->entries[i] = sit_[segno];
+          if (segno < layout_.main_segments) blk->entries[i] = committed_entry_locked(segno);
         }
       }
     }
     uint64_t valid = 0;
     uint32_t free_segs = 0;
     for (uint32_t s = 0; s < layout_.main_segments; ++s) {
-      valid += segs_[s].valid;
-      if (segs_[s].valid == 0 && segs_[s].state != SegState::kCurrent) ++free_segs;
+      const uint32_t v = held_.count(s) ? vcount(committed_entry_locked(s)) : segs_[s].valid;
+      valid += v;
+      if (v == 0 && segs_[s].state != SegState::kCurrent) ++free_segs;
       if (segs_[s].state == SegState::kPrefree) prefree.push_back(s);
     }
     CheckpointHeader& h = next.head();

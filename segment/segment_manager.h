@@ -74,6 +74,14 @@ class SegmentManager {
   // Marks a valid block invalid (its owner moved or died).
   Status invalidate(uint32_t addr);
 
+  // GC copies in flight: allocate_held_run() is allocate_run(for_gc) whose blocks are valid
+  // in memory at once but held out of checkpoints (the SIT they write shows them invalid)
+  // until release_run(), which the GC calls when it commits the copies (repointed or
+  // invalidated), under the filesystem's checkpoint exclusion. A crash before the commit
+  // thus leaves no valid block without an owner.
+  Result<uint32_t> allocate_held_run(Log log, std::span<const Summary> owners);
+  void release_run(uint32_t first, uint32_t n);
+
   bool is_valid(uint32_t addr) const;
   SegmentInfo segment(uint32_t segno) const;
   // The SSA entry of a block: from memory for segments touched since the last checkpoint,
@@ -118,6 +126,8 @@ class SegmentManager {
   Status new_segment_locked(Log log, bool for_gc);
   void set_state_locked(uint32_t segno);
   void count_sections_locked();
+  // sit_[segno] as checkpoints see it: held blocks cleared.
+  SitEntry committed_entry_locked(uint32_t segno) const;
 
   blockdev::BlockDevice& dev_;
   const Layout layout_;
@@ -134,6 +144,7 @@ class SegmentManager {
   Checkpoint cp_;                                 // last committed pack
   uint32_t free_secs_ = 0;
   std::set<uint32_t> pinned_secs_;
+  std::map<uint32_t, std::set<uint32_t>> held_;  // segno -> block offsets held from checkpoints
 
   std::mutex cp_mu_;  // serializes checkpoint()
 };

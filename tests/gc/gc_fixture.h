@@ -77,6 +77,7 @@ class FakeOwners final : public BlockOwners {
     return true;
   }
   Status run_commit(const std::function<Status()>& commit) override {
+    if (before_commit) before_commit();
     std::shared_lock lock(cp_mu_);
     return commit();
   }
@@ -84,6 +85,10 @@ class FakeOwners final : public BlockOwners {
     std::unique_lock lock(cp_mu_);
     return sm_.checkpoint();
   }
+
+  // Called at the start of every run_commit(), before the checkpoint exclusion (a test hook;
+  // set it before the GC runs).
+  std::function<void()> before_commit;
 
   // A user write: a new block in `log` with the next generation of `key`, then the swap
   // under the owner lock and the invalidation of the address found there.

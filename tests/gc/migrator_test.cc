@@ -316,3 +316,53 @@ TEST_CASE("Sections of several segments migrate whole, asynchronously") {
 
 }  // namespace
 }  // namespace f2sc::gc
+
+namespace f2sc::gc {
+namespace {
+
+using namespace testing;
+
+uint64_t on_disk_valid(blockdev::BlockDevice& dev, Log type, uint64_t* total) {
+  auto img = segment::open_image(dev);
+  INFO((img ? std::string() : img.error().message));
+  REQUIRE(img);
+  *total = img->cp.head().valid_block_count;
+  uint64_t n = 0;
+  for (const segment::SitEntry& e : img->sit)
+    if ((e.vblocks >> segment::kSitVblocksShift) == static_cast<uint16_t>(type))
+      n += e.vblocks & segment::kSitVblocksMask;
+  return n;
+}
+
+TEST_CASE("A checkpoint while copies are in flight records no block without an owner") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  FakeOwners owners(*sm, *dev);
+  populate(owners, 5000, 0, 5000, 47);
+  REQUIRE(owners.checkpoint());
+  bool checked = false;
+  owners.before_commit = [&] {
+    if (checked) return;
+    checked = true;
+    // Copies are allocated and done, nothing is repointed yet: a checkpoint now must
+    // describe the pre-GC placement.
+    REQUIRE(sm->checkpoint());
+    uint64_t total = 0;
+    CHECK(on_disk_valid(*dev, Log::kColdData, &total) == 0);
+    CHECK(total == 5000 + 2);
+  };
+  GcController gc(*sm, *dev, owners, no_checkpoint());
+  auto r = gc.collect(3, GreedyPolicy());
+  REQUIRE(r);
+  REQUIRE(checked);
+  CHECK(r->moved > 0);
+  owners.before_commit = nullptr;
+  REQUIRE(owners.checkpoint());
+  uint64_t total = 0;
+  CHECK(on_disk_valid(*dev, Log::kColdData, &total) == r->moved);
+  CHECK(total == 5000 + 2);
+  require_clean(owners, *sm, 5000);
+}
+
+}  // namespace
+}  // namespace f2sc::gc

@@ -80,6 +80,31 @@ TEST_CASE("Candidates leave out current, free, prefree and pinned sections") {
   CHECK(sm->segment(seg).state == segment::SegState::kFree);
 }
 
+TEST_CASE("Held runs are valid in memory but left out of checkpoints until released") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  std::vector<Summary> sums(40, Summary{77, 0, 0});
+  auto first = sm->allocate_held_run(Log::kColdData, sums);
+  REQUIRE(first);
+  CHECK(sm->is_valid(*first + 39));
+  CHECK(sm->valid_blocks() == 2 + 40);
+  REQUIRE(sm->invalidate(*first + 1));  // a dropped copy
+  REQUIRE(sm->checkpoint());
+  auto img = segment::open_image(*dev);
+  REQUIRE(img);
+  const segment::Layout& L = sm->layout();
+  CHECK(uint64_t{img->cp.head().valid_block_count} == 2);
+  CHECK((img->sit[L.segno_of(*first)].vblocks & segment::kSitVblocksMask) == 0);
+  sm->release_run(*first, 40);
+  REQUIRE(sm->checkpoint());
+  img = segment::open_image(*dev);
+  REQUIRE(img);
+  CHECK(uint64_t{img->cp.head().valid_block_count} == 2 + 39);
+  CHECK((img->sit[L.segno_of(*first)].vblocks & segment::kSitVblocksMask) == 39);
+  CHECK_FALSE(
+      segment::test_bit_msb(img->sit[L.segno_of(*first)].valid_map, L.blkoff_of(*first) + 1));
+}
+
 TEST_CASE("summary_block matches summary() for current, retired and checkpointed segments") {
   auto dev = memory_device();
   auto sm = format_and_load(*dev);
