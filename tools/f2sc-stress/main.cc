@@ -6,7 +6,9 @@
 // written is still verified and reported).
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -72,6 +74,16 @@ int main(int argc, char** argv) {
   };
   if (!o.plot_path.empty() && !have_gnuplot())
     return die(kExitUsage, "--plot needs gnuplot on PATH (Debian: apt-get install gnuplot-nox)");
+  // Fail before the run, not after it, when an output cannot be written.
+  for (const std::string* path : {&o.json_path, &o.csv_path, &o.plot_path}) {
+    if (path->empty() || *path == "-") continue;
+    const auto slash = path->rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path->substr(0, slash + 1);
+    if (::access(dir.c_str(), W_OK) != 0)
+      return die(kExitUsage, "cannot write " + *path + ": " + std::strerror(errno));
+  }
+  if (!o.mount_dir.empty() && ::access(o.mount_dir.c_str(), W_OK) != 0)
+    return die(kExitUsage, "--mount " + o.mount_dir + ": " + std::strerror(errno));
   const bool json_stdout = o.json_path == "-";
   const bool progress = isatty(STDOUT_FILENO) && !o.quiet && !json_stdout;
 
@@ -121,8 +133,14 @@ int main(int argc, char** argv) {
       std::cout << "plot: " << o.plot_path << "\n";
     }
   }
-  for (const auto& r : runs)
+  for (const auto& r : runs) {
+    if (!r.stop_reason.empty())
+      std::cerr << "f2sc-stress: [" << r.mode << "] stopped early: " << r.stop_reason << "\n";
     for (const auto& m : r.verify.mismatches)
       std::cerr << "f2sc-stress: [" << r.mode << "] verification failed: " << describe(m) << "\n";
+    if (r.verify.errors > r.verify.mismatches.size())
+      std::cerr << "f2sc-stress: [" << r.mode << "] ... and "
+                << r.verify.errors - r.verify.mismatches.size() << " more bad blocks\n";
+  }
   return status;
 }

@@ -198,6 +198,12 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
 
 namespace {
 
+std::string hex(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
 json run_json(const RunResult& r) {
   const Figures f = figures(r);
   json j;
@@ -267,8 +273,8 @@ json run_json(const RunResult& r) {
   for (const auto& m : r.verify.mismatches)
     mism.push_back({{"file", m.file},
                     {"offset", m.offset},
-                    {"expected", m.expected},
-                    {"found", m.found},
+                    {"expected", hex(m.expected)},
+                    {"found", hex(m.found)},
                     {"what", m.what}});
   j["verify"] = {{"files", r.verify.files},     {"bytes", r.verify.bytes},
                  {"errors", r.verify.errors},   {"reads_during_run", r.verify.reads_during_run},

@@ -20,7 +20,7 @@
 //   fs{checkpoints, data_blocks_written, node_blocks_written},
 //   latency_us{count, mean, p50, p99, p999, max},
 //   verify{files, bytes, errors, reads_during_run, seconds,
-//          mismatches[{file, offset, expected, found, what}]},
+//          mismatches[{file, offset, expected, found, what}]}  (hashes: 16 hex digits),
 //   series[{t, ops, user_bytes, device_bytes, waf, free_bytes, gc_blocks_moved}]
 //
 // Thread safety: pure functions over finished results.

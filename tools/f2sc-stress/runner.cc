@@ -319,6 +319,7 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   ph.user_bytes = 0;
   const Counters base = take_counters(env.fs, env.device);
   ph.start = Clock::now();
+  r.samples.push_back(take_sample(ph, base));
   if (!ph.stop) {
     std::atomic<bool> done{false};
     std::mutex sample_mu;
