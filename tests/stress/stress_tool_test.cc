@@ -244,3 +244,32 @@ TEST_CASE("greedy policy under uniform overwrite at u = 0.8 is within 15% of the
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("the workload runs through POSIX calls with --mount and leaves the directory empty") {
+  const std::string dir = temp_path("mnt");
+  REQUIRE(f2sc::testing::run("mkdir -p " + dir).status == 0);
+  // Not a FUSE mount: refused unless --size bounds what is written there.
+  auto refused = f2sc::testing::run(std::string(F2SC_STRESS_BIN) + " --mount " + dir);
+  CHECK(refused.status == 2);
+  CHECK(refused.output.find("not a FUSE mount") != std::string::npos);
+  Out out = stress("--mount " + dir + " --size 64M --util 0.5 --file-size 16K:1M --ops 400 " +
+                   "--workload mixed -q");
+  INFO(out.output);
+  CHECK(out.status == 0);
+  REQUIRE(out.j.is_object());
+  CHECK(out.j["mode"] == "mount");
+  CHECK(u(out.j["verify"]["errors"]) == 0);
+  CHECK(u(out.j["verify"]["files"]) == u(out.j["files"]));
+  CHECK(u(out.j["verify"]["bytes"]) == u(out.j["live_bytes"]));
+  CHECK(u(out.j["live_bytes"]) <= 32u << 20);
+  // Nothing there to measure: null, not zero.
+  CHECK(out.j["device_bytes_written"].is_null());
+  CHECK(out.j["waf"].is_null());
+  CHECK(out.j["host_bytes"]["write"].is_null());
+  CHECK(out.j["offload_active"].is_null());
+  CHECK(f2sc::testing::run("rmdir " + dir).status == 0);  // empty: the files were removed
+}
+
+}  // namespace

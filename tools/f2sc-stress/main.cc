@@ -4,6 +4,7 @@
 // loss, reported with file, offset, expected and found hashes); 2 bad usage (including a
 // --util the device cannot hold); 3 the run stopped on a filesystem or device error (what was
 // written is still verified and reported).
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,11 +29,26 @@ using namespace f2sc::stress;
 constexpr int kExitMismatch = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitStopped = 3;
+constexpr uint32_t kFuseSuperMagic = 0x65735546;
 
 f2sc::Result<RunResult> run_mount(const Options& o, bool progress, uint64_t ops_override) {
   auto t = make_posix_target(o.mount_dir);
   if (!t) return tl::unexpected(t.error());
   RunEnv env{t->get(), nullptr, nullptr, "mount", "f2sc-fuse mount " + o.mount_dir, progress};
+  env.remove_files = true;
+  // A directory that is not a FUSE mount (no f2sc-fuse there) is only used within --size.
+  struct statfs st;
+  if (::statfs(o.mount_dir.c_str(), &st) != 0)
+    return f2sc::fail(f2sc::sys_error(errno, "--mount " + o.mount_dir));
+  if (static_cast<uint32_t>(st.f_type) != kFuseSuperMagic) {
+    if (!o.size_given)
+      return f2sc::fail(f2sc::Errc::kInvalidArgument,
+                        "--mount " + o.mount_dir +
+                            " is not a FUSE mount: give --size to bound how much f2sc-stress "
+                            "writes there");
+    env.capacity_cap = o.size_bytes;
+    env.device_name = "directory " + o.mount_dir + " (not FUSE; capacity capped at --size)";
+  }
   auto r = run_workload(o, env, ops_override);
   if (!r) return r;
   if (auto s = (*t)->finish(); !s && r->stop_reason.empty())

@@ -183,7 +183,8 @@ int parse_command_line(int argc, char** argv, Options* out) {
                  "verified random 4 KiB reads per write during the run (default 0.25)");
   app.add_option("--mount", o.mount_dir,
                  "run through POSIX calls on DIR, a mounted f2sc-fuse, instead of the library "
-                 "(device counters and WAF are then n/a)");
+                 "(device counters and WAF are then n/a; --copy-offload is the mount's). On a "
+                 "directory that is not a FUSE mount, --size must bound the data written");
   app.add_option("--json", o.json_path, "write the results as JSON to FILE ('-' for stdout)");
   app.add_option("--csv", o.csv_path, "write the time series (one row per sample) to FILE");
   app.add_option("--plot", o.plot_path,

@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 
@@ -87,8 +88,10 @@ Status write_plot(const std::string& png_path, const std::vector<RunResult>& run
     for (size_t i = 0; i < runs.size(); ++i)
       out << (i ? ", " : "") << "dat index " << 2 * i << " using 1:2 with lines lw 2 title "
           << gp_string(runs[i].mode);
-    out << ", " << runs[0].waf_greedy_model << " with lines dt 2 lc rgb 'black' title "
-        << gp_string("greedy model") << "\n"
+    if (std::isfinite(runs[0].waf_greedy_model))
+      out << ", " << runs[0].waf_greedy_model << " with lines dt 2 lc rgb 'black' title "
+          << gp_string("greedy model");
+    out << "\n"
         << "set title 'free space'\nset ylabel 'MiB free (statfs)'\nplot ";
     for (size_t i = 0; i < runs.size(); ++i)
       out << (i ? ", " : "") << "dat index " << 2 * i << " using 1:3 with lines lw 2 title "

@@ -81,9 +81,10 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
                 static_cast<double>(first.main_bytes) / kMiB, first.live_fraction, o.seed,
                 o.threads, o.threads == 1 ? "" : "s");
   line(buf);
-  line("device: " + (o.mount_dir.empty() ? first.device : "f2sc-fuse mount " + o.mount_dir) +
-       "; GC policy " + o.gc_policy +
-       (first.gc_policy_applied ? "" : " (not applied: FileSystem runs no GC yet)"));
+  line("device: " + first.device + "; GC policy " +
+       (!o.mount_dir.empty()      ? std::string("as the mount runs it")
+        : first.gc_policy_applied ? o.gc_policy
+                                  : o.gc_policy + " (not applied: FileSystem runs no GC yet)"));
   if (!first.run.gc) line("GC statistics: n/a (FileSystem does not expose GC statistics yet)");
   const bool two = runs.size() == 2;
   std::snprintf(buf, sizeof buf, "%-32s %14s", "", runs[0].mode.c_str());
@@ -119,8 +120,9 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
     line(s);
   };
   auto F = [](auto fn) { return [fn](const RunResult& r) { return fn(figures(r)); }; };
-  text_row("copy offload active",
-           [](const RunResult& r) { return r.offload_active ? "yes" : "no"; });
+  text_row("copy offload active", [](const RunResult& r) {
+    return !r.offload_active ? "n/a" : *r.offload_active ? "yes" : "no";
+  });
   row(
       "fill seconds", [](const RunResult& r) { return Opt(r.fill_seconds); }, 1);
   row(
@@ -138,7 +140,11 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
   row(
       "WAF (device / user writes)", [](const RunResult& r) { return r.waf; }, 2);
   row(
-      "WAF greedy model at u", [](const RunResult& r) { return Opt(r.waf_greedy_model); }, 2);
+      "WAF greedy model at u",
+      [](const RunResult& r) {
+        return std::isnan(r.waf_greedy_model) ? Opt() : Opt(r.waf_greedy_model);
+      },
+      2);
   row("GC victims", F([](const Figures& f) { return f.gc_victims; }), 0);
   row("GC blocks moved", F([](const Figures& f) { return f.gc_blocks_moved; }), 0);
   row("GC copy commands", F([](const Figures& f) { return f.gc_copy_commands; }), 0);
@@ -209,7 +215,7 @@ json run_json(const RunResult& r) {
   json j;
   j["mode"] = r.mode;
   j["device"] = r.device;
-  j["offload_active"] = r.offload_active;
+  j["offload_active"] = r.offload_active ? json(*r.offload_active) : json(nullptr);
   j["completed"] = r.stop_reason.empty();
   j["stopped_early"] = r.stop_reason.empty() ? json(nullptr) : json(r.stop_reason);
   j["files"] = r.files;

@@ -211,7 +211,7 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   r.mode = env.mode;
   r.device = env.device_name;
   r.block_size = env.device ? env.device->block_size() : 4096;
-  r.offload_active = env.device && env.device->offload_enabled();
+  if (env.device) r.offload_active = env.device->offload_enabled();
 
   // Plan the files: sizes drawn from the seed until the data in use reaches --util of the
   // capacity users can fill (what is in use plus f_bavail, as df counts it).
@@ -219,8 +219,13 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   if (!sp) return fail(with_context(sp.error(), "statfs"));
   const uint64_t bs = sp->block_size;
   r.main_bytes = sp->blocks * bs;
-  const uint64_t used = (sp->blocks - sp->free) * bs;
-  const uint64_t avail = sp->avail * bs;
+  uint64_t used = (sp->blocks - sp->free) * bs;
+  uint64_t avail = sp->avail * bs;
+  if (env.capacity_cap) {  // only our own files count, up to the cap
+    used = 0;
+    avail = std::min(avail, env.capacity_cap);
+    r.main_bytes = avail;
+  }
   r.capacity_bytes = used + avail;
   const auto want = static_cast<uint64_t>(o.util * static_cast<double>(r.capacity_bytes));
   if (want <= used) return fail(Errc::kInvalidArgument, "--util is below what is already in use");
@@ -297,13 +302,17 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   r.fill_seconds = seconds_since(ph.start);
   r.fill = delta(take_counters(env.fs, env.device), fill_base);
   for (const auto& f : files) r.live_bytes += f.size;
-  if (auto s2 = t.space()) {
+  if (env.capacity_cap) {
+    r.util_measured = static_cast<double>(r.live_bytes) / static_cast<double>(r.capacity_bytes);
+    r.live_fraction = r.util_measured;
+  } else if (auto s2 = t.space()) {
     const double in_use = static_cast<double>(s2->blocks - s2->free);
     r.util_measured =
         in_use * static_cast<double>(s2->block_size) / static_cast<double>(r.capacity_bytes);
     r.live_fraction = in_use / static_cast<double>(s2->blocks);
   }
-  r.waf_greedy_model = greedy_waf(r.live_fraction);
+  // Through a plain directory the model has no main area to speak of.
+  r.waf_greedy_model = env.capacity_cap ? std::nan("") : greedy_waf(r.live_fraction);
 
   // Overwrite.
   if (ops_override) {
@@ -386,6 +395,13 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
       if (f->created) ++r.verify.files;
   }
   r.stop_reason = ph.stop_reason;
+  if (env.remove_files && r.verify.errors == 0) {
+    for (const auto& f : files) {
+      if (!f.created) continue;
+      if (auto s = t.remove(f.handle, f.name); !s && r.stop_reason.empty())
+        r.stop_reason = "removing " + f.name + ": " + s.error().message;
+    }
+  }
   return r;
 }
 

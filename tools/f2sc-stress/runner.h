@@ -49,7 +49,7 @@ struct VerifySummary {
 struct RunResult {
   std::string mode;  // "offload" or "emulation"
   std::string device;
-  bool offload_active = false;  // what the device reported after mounting
+  std::optional<bool> offload_active;  // what the device reported after mounting
   bool gc_policy_applied = false;
   uint32_t block_size = 4096;
   // The fill.
@@ -84,6 +84,11 @@ struct RunEnv {
   std::string mode;
   std::string device_name;
   bool progress = false;  // a progress line on stdout (a terminal)
+  // --mount on a directory that is not an f2sc-fuse mount: plan the files for this many
+  // bytes of capacity (--size) instead of the directory's filesystem; 0 = no cap.
+  uint64_t capacity_cap = 0;
+  // Remove the files after a run that verified clean (--mount: leave the mount as found).
+  bool remove_files = false;
 };
 
 // ops_override: the overwrite budget in operations (used by the second run of

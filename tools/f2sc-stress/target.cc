@@ -40,6 +40,9 @@ class FsTarget final : public Target {
     if (!a) return fail(a.error());
     return a->size;
   }
+  Status remove(uint64_t, const std::string& name) override {
+    return fs_.unlink(fs_.root_ino(), name);
+  }
   Status sync() override { return fs_.sync(); }
   Result<Space> space() override {
     auto s = fs_.statfs();
@@ -99,6 +102,18 @@ class PosixTarget final : public Target {
     struct stat st;
     if (::fstat(fd_of(h), &st) != 0) return fail(sys_error(errno, "fstat"));
     return static_cast<uint64_t>(st.st_size);
+  }
+  Status remove(uint64_t h, const std::string& name) override {
+    {
+      std::lock_guard lock(mu_);
+      if (h < fds_.size() && fds_[h] >= 0) {
+        ::close(fds_[h]);
+        fds_[h] = -1;
+      }
+    }
+    const std::string path = dir_ + "/" + name;
+    if (::unlink(path.c_str()) != 0) return fail(sys_error(errno, "removing " + path));
+    return {};
   }
   Status sync() override {
     int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -37,6 +37,7 @@ class Target {
   virtual Result<size_t> read(uint64_t handle, uint64_t offset, std::span<std::byte> buf) = 0;
   virtual Status truncate(uint64_t handle, uint64_t size) = 0;
   virtual Result<uint64_t> size(uint64_t handle) = 0;
+  virtual Status remove(uint64_t handle, const std::string& name) = 0;
   virtual Status sync() = 0;
   virtual Result<Space> space() = 0;
   // Ends the session cleanly (unmount / close every file).
