@@ -57,6 +57,12 @@ void check_accounting(const json& m, uint64_t ops, bool offload) {
   CHECK(u(m["verify"]["files"]) == u(m["files"]));
   CHECK(u(m["verify"]["bytes"]) == u(m["live_bytes"]));
   CHECK(u(m["verify"]["reads_during_run"]) * 4096 == u(m["user_bytes_read"]));
+  // ... and again on a fresh mount after the unmount: it reached the device.
+  const json& again = m["verify"]["after_remount"];
+  REQUIRE(again.is_object());
+  CHECK(u(again["errors"]) == 0);
+  CHECK(u(again["files"]) == u(m["files"]));
+  CHECK(u(again["bytes"]) == u(m["live_bytes"]));
   // User bytes against device bytes.
   const uint64_t user = u(m["user_bytes_written"]);
   const uint64_t dev = u(m["device_bytes_written"]);
@@ -269,6 +275,7 @@ TEST_CASE("the workload runs through POSIX calls with --mount and leaves the dir
   CHECK(out.j["waf"].is_null());
   CHECK(out.j["host_bytes"]["write"].is_null());
   CHECK(out.j["offload_active"].is_null());
+  CHECK(out.j["verify"]["after_remount"].is_null());
   CHECK(f2sc::testing::run("rmdir " + dir).status == 0);  // empty: the files were removed
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "tools/f2sc-stress/report.h"
 #include "tools/f2sc-stress/runner.h"
 #include "tools/f2sc-stress/target.h"
+#include "tools/f2sc-stress/verifier.h"
 
 namespace {
 
@@ -56,6 +58,34 @@ f2sc::Result<RunResult> run_mount(const Options& o, bool progress, uint64_t ops_
   return r;
 }
 
+// Mounts the unmounted image again, read-only, and verifies every file once more.
+void remount_verify(const Options& o, f2sc::blockdev::BlockDevice& dev, RunResult& r) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f2sc::fs::MountOptions mo;
+  mo.read_only = true;
+  auto fs = f2sc::fs::FileSystem::mount(dev, mo);
+  RunResult::Remount rm;
+  if (!fs) {
+    rm.errors = 1;
+    r.verify.errors += 1;
+    r.verify.mismatches.push_back(
+        Mismatch{"(filesystem)", 0, 0, 0, "remount after the run failed: " + fs.error().message});
+  } else {
+    auto target = make_fs_target(**fs);
+    VerifyTally tally = verify_all(*target, r.shadow, o.threads, &rm.files);
+    rm.bytes = tally.bytes;
+    rm.errors = tally.errors;
+    r.verify.errors += tally.errors;
+    for (auto& m : tally.listed) {
+      m.what = "after remount: " + m.what;
+      if (r.verify.mismatches.size() < kMaxListedMismatches) r.verify.mismatches.push_back(m);
+    }
+    (void)(*fs)->unmount();
+  }
+  rm.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.after_remount = rm;
+}
+
 f2sc::Result<RunResult> run_library(const Options& o, bool offload, bool progress,
                                     uint64_t ops_override) {
   auto dev = prepare_device(o);
@@ -71,8 +101,11 @@ f2sc::Result<RunResult> run_library(const Options& o, bool offload, bool progres
   auto r = run_workload(o, env, ops_override);
   if (!r) return r;
   r->gc_policy_applied = applied;
-  if (auto s = target->finish(); !s && r->stop_reason.empty())
-    r->stop_reason = "unmount: " + s.error().message;
+  if (auto s = target->finish(); !s) {
+    if (r->stop_reason.empty()) r->stop_reason = "unmount: " + s.error().message;
+  } else {
+    remount_verify(o, (*dev)->top(), *r);
+  }
   if ((*dev)->flip && (*dev)->flip->flipped() == 0 && r->stop_reason.empty())
     r->stop_reason = "--inject-bitflip " + std::to_string(o.inject_bitflip) +
                      ": fewer data blocks were read, nothing was flipped";

@@ -189,6 +189,12 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
       [](const RunResult& r) { return Opt(static_cast<double>(r.verify.reads_during_run)); }, 0,
       false);
   row(
+      "verified MiB after remount",
+      [](const RunResult& r) {
+        return r.after_remount ? Opt(r.after_remount->bytes / kMiB) : Opt();
+      },
+      1, false);
+  row(
       "verify errors", [](const RunResult& r) { return Opt(static_cast<double>(r.verify.errors)); },
       0, false);
   text_row("status", status_of);
@@ -282,9 +288,17 @@ json run_json(const RunResult& r) {
                     {"expected", hex(m.expected)},
                     {"found", hex(m.found)},
                     {"what", m.what}});
-  j["verify"] = {{"files", r.verify.files},     {"bytes", r.verify.bytes},
-                 {"errors", r.verify.errors},   {"reads_during_run", r.verify.reads_during_run},
-                 {"seconds", r.verify_seconds}, {"mismatches", mism}};
+  json remount = nullptr;
+  if (const auto& a = r.after_remount)
+    remount = {
+        {"files", a->files}, {"bytes", a->bytes}, {"errors", a->errors}, {"seconds", a->seconds}};
+  j["verify"] = {{"after_remount", remount},
+                 {"files", r.verify.files},
+                 {"bytes", r.verify.bytes},
+                 {"errors", r.verify.errors},
+                 {"reads_during_run", r.verify.reads_during_run},
+                 {"seconds", r.verify_seconds},
+                 {"mismatches", mism}};
   json series = json::array();
   for (const auto& s : r.samples)
     series.push_back({{"t", s.t},

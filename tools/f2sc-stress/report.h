@@ -19,7 +19,8 @@
 //                   blocks_copied_in_device},
 //   fs{checkpoints, data_blocks_written, node_blocks_written},
 //   latency_us{count, mean, p50, p99, p999, max},
-//   verify{files, bytes, errors, reads_during_run, seconds,
+//   verify{files, bytes, errors (all passes), reads_during_run, seconds,
+//          after_remount{files, bytes, errors, seconds} (null through --mount),
 //          mismatches[{file, offset, expected, found, what}]}  (hashes: 16 hex digits),
 //   series[{t, ops, user_bytes, device_bytes, waf, free_bytes, gc_blocks_moved}]
 //

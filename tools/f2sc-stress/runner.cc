@@ -63,7 +63,6 @@ struct Worker {
   std::vector<ShadowFile*> files;
   std::vector<uint64_t> latencies_ns;
   VerifyTally during;
-  VerifyTally final_pass;
 };
 
 std::string file_name(uint32_t i) {
@@ -370,30 +369,20 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   for (auto& w : workers) all.insert(all.end(), w.latencies_ns.begin(), w.latencies_ns.end());
   r.latency = summarize(std::move(all));
 
-  // Full verification, each thread over its own files (those the fill created).
+  // Full verification of every file the fill created.
   const auto v0 = Clock::now();
-  {
-    std::vector<std::thread> threads;
-    for (unsigned i = 0; i < nthreads; ++i) {
-      threads.emplace_back([&, i] {
-        for (ShadowFile* f : workers[i].files) {
-          if (f->created) verify_file(t, *f, &workers[i].final_pass);
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
-  }
+  VerifyTally final_pass = verify_all(t, files, nthreads, &r.verify.files);
   r.verify_seconds = seconds_since(v0);
+  r.verify.bytes = final_pass.bytes;
+  r.verify.errors = final_pass.errors;
   for (auto& w : workers) {
     r.verify.reads_during_run += w.during.bytes / kBlockBytes;
-    r.verify.errors += w.during.errors + w.final_pass.errors;
-    r.verify.bytes += w.final_pass.bytes;
-    for (auto* l : {&w.during.listed, &w.final_pass.listed})
-      for (auto& m : *l)
-        if (r.verify.mismatches.size() < kMaxListedMismatches) r.verify.mismatches.push_back(m);
-    for (ShadowFile* f : w.files)
-      if (f->created) ++r.verify.files;
+    r.verify.errors += w.during.errors;
+    for (auto& m : w.during.listed)
+      if (r.verify.mismatches.size() < kMaxListedMismatches) r.verify.mismatches.push_back(m);
   }
+  for (auto& m : final_pass.listed)
+    if (r.verify.mismatches.size() < kMaxListedMismatches) r.verify.mismatches.push_back(m);
   r.stop_reason = ph.stop_reason;
   if (env.remove_files && r.verify.errors == 0) {
     for (const auto& f : files) {
@@ -402,6 +391,7 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
         r.stop_reason = "removing " + f.name + ": " + s.error().message;
     }
   }
+  r.shadow = std::move(files);
   return r;
 }
 

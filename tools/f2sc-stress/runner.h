@@ -74,7 +74,15 @@ struct RunResult {
   std::vector<Sample> samples;
   VerifySummary verify;
   double verify_seconds = 0;
-  std::string stop_reason;  // empty: the run did what was asked
+  // The final pass again on a fresh read-only mount after the unmount (library runs only):
+  // what reached the device, not what a cache still held.
+  struct Remount {
+    uint64_t files = 0, bytes = 0, errors = 0;
+    double seconds = 0;
+  };
+  std::optional<Remount> after_remount;
+  std::vector<ShadowFile> shadow;  // the model at the end (for the remount pass)
+  std::string stop_reason;         // empty: the run did what was asked
 };
 
 struct RunEnv {

@@ -73,17 +73,18 @@ void mark_uncertain(ShadowFile& f, uint64_t first_block, const std::vector<uint6
 
 std::string describe(const Mismatch& m) {
   char buf[160];
-  if (m.what == "content") {
-    std::snprintf(buf, sizeof buf,
-                  "offset %" PRIu64 " (block %" PRIu64 "): expected xxh3 %016" PRIx64
-                  ", found %016" PRIx64,
-                  m.offset, m.offset / kBlockBytes, m.expected, m.found);
-  } else {
-    std::snprintf(buf, sizeof buf, "offset %" PRIu64 " (block %" PRIu64 "): ", m.offset,
-                  m.offset / kBlockBytes);
-  }
+  std::snprintf(buf, sizeof buf, "offset %" PRIu64 " (block %" PRIu64 "): ", m.offset,
+                m.offset / kBlockBytes);
   std::string out = m.file + ": " + buf;
-  if (m.what != "content") out += m.what;
+  const std::string_view kContent = "content";
+  const std::string_view what = m.what;
+  if (what.size() >= kContent.size() && what.substr(what.size() - kContent.size()) == kContent) {
+    std::snprintf(buf, sizeof buf, "expected xxh3 %016" PRIx64 ", found %016" PRIx64, m.expected,
+                  m.found);
+    out += std::string(what.substr(0, what.size() - kContent.size())) + buf;
+  } else {
+    out += m.what;
+  }
   return out;
 }
 

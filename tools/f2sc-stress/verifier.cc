@@ -1,6 +1,8 @@
 #include "tools/f2sc-stress/verifier.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 namespace f2sc::stress {
 
@@ -52,6 +54,34 @@ bool verify_file(Target& t, const ShadowFile& f, VerifyTally* tally) {
   for (uint64_t b = 0; b < blocks; b += kChunk)
     ok = verify_range(t, f, b, std::min(kChunk, blocks - b), tally) && ok;
   return ok;
+}
+
+VerifyTally verify_all(Target& t, const std::vector<ShadowFile>& files, unsigned threads,
+                       uint64_t* files_checked) {
+  threads = std::max(1u, threads);
+  std::vector<VerifyTally> tallies(threads);
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> checked{0};
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i) {
+    pool.emplace_back([&, i] {
+      for (size_t k = next++; k < files.size(); k = next++) {
+        if (!files[k].created) continue;
+        verify_file(t, files[k], &tallies[i]);
+        ++checked;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  VerifyTally all;
+  for (auto& v : tallies) {
+    all.bytes += v.bytes;
+    all.errors += v.errors;
+    for (auto& m : v.listed)
+      if (all.listed.size() < kMaxListedMismatches) all.listed.push_back(std::move(m));
+  }
+  *files_checked = checked;
+  return all;
 }
 
 }  // namespace f2sc::stress

@@ -32,4 +32,8 @@ bool verify_range(Target& t, const ShadowFile& f, uint64_t first, uint64_t block
 // The whole file: its size, then every block in 1 MiB reads.
 bool verify_file(Target& t, const ShadowFile& f, VerifyTally* tally);
 
+// Every file the fill created, spread over `threads` threads; *files gets their count.
+VerifyTally verify_all(Target& t, const std::vector<ShadowFile>& files, unsigned threads,
+                       uint64_t* files_checked);
+
 }  // namespace f2sc::stress
