@@ -1,6 +1,7 @@
 #include "gc/gc_controller.h"
 
 #include <algorithm>
+#include <map>
 
 namespace f2sc::gc {
 
@@ -24,11 +25,20 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
   CollectResult out;
   const VictimContext ctx{sm_.layout().segs_per_sec * segment::kBlocksPerSeg, sm_.now()};
   // Pick and pin; a section another collection pinned in the meantime is passed over.
+  // The copies must fit in the free sections (reserve included) with one to spare, since
+  // victims are freed only by the checkpoint after them.
+  const uint32_t free = sm_.free_sections();
+  uint64_t budget = free > 1 ? uint64_t{free - 1} * ctx.blocks_per_section : 0;
   std::vector<uint32_t> victims;
-  const std::vector<segment::SectionUsage> candidates = sm_.victim_candidates();
+  std::vector<segment::SectionUsage> candidates = sm_.victim_candidates();
+  std::map<uint32_t, uint32_t> valid_of;
+  for (const segment::SectionUsage& c : candidates) valid_of[c.secno] = c.valid;
   for (uint32_t secno : policy.rank(candidates, ctx, candidates.size())) {
     if (victims.size() >= n_sections) break;
-    if (sm_.try_pin_section(secno)) victims.push_back(secno);
+    if (valid_of[secno] > budget) break;
+    if (!sm_.try_pin_section(secno)) continue;
+    victims.push_back(secno);
+    budget -= valid_of[secno];
   }
   if (victims.empty()) return out;
   ++stats_.collections;

@@ -3,7 +3,9 @@
 // victims become free.
 //
 //   collect(n, policy)  clean up to n sections now, on the calling thread (collect_async:
-//                       on a thread of its own, the result in a future).
+//                       on a thread of its own, the result in a future). Takes no more
+//                       victims than their valid blocks fit in the free sections (the
+//                       reserve included) with one section to spare.
 //   foreground()        what the filesystem calls before a write when free sections run
 //                       low: greedy collection until free sections exceed the reserve plus
 //                       `foreground_margin_sections` (or nothing is left to clean).
