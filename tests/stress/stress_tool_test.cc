@@ -280,3 +280,29 @@ TEST_CASE("the workload runs through POSIX calls with --mount and leaves the dir
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("a second run on the same image replaces the first run's files") {
+  const std::string img = temp_path("reuse.img");
+  Out first = stress(img + " --mkfs --size 128M --util 0.4 --ops 200 -q");
+  INFO(first.output);
+  REQUIRE(first.status == 0);
+  CHECK(u(first.j["previous_files_removed"]) == 0);
+  Out second = stress(img + " --util 0.4 --ops 200 --seed 2 -q");
+  INFO(second.output);
+  CHECK(second.status == 0);
+  CHECK(u(second.j["previous_files_removed"]) == u(first.j["files"]));
+  CHECK(u(second.j["verify"]["errors"]) == 0);
+  // Without --mkfs an image that does not exist is refused, and so is offload where the
+  // device has none.
+  std::remove(img.c_str());
+  auto missing = f2sc::testing::run(std::string(F2SC_STRESS_BIN) + " " + img + " --ops 10");
+  CHECK(missing.status == 2);
+  CHECK(missing.output.find("--mkfs") != std::string::npos);
+  auto no_copy = f2sc::testing::run(std::string(F2SC_STRESS_BIN) + " 'mem:128M?copy=0' --ops 10");
+  CHECK(no_copy.status == 2);
+  CHECK(no_copy.output.find("--copy-offload off") != std::string::npos);
+}
+
+}  // namespace

@@ -122,6 +122,14 @@ Result<std::unique_ptr<PreparedDevice>> prepare_device(const Options& o) {
     }
     p->name = uri;
   }
+  if (!o.device.empty() && !format) {
+    auto parsed = blockdev::resolve_device_uri(uri);
+    struct stat st;
+    if (parsed && parsed->scheme != "mem" && parsed->target.rfind("mem:", 0) != 0 &&
+        ::stat(parsed->target.c_str(), &st) != 0 && errno == ENOENT)
+      return fail(Errc::kInvalidArgument,
+                  parsed->target + " does not exist: add --mkfs --size SIZE to create an image");
+  }
   auto dev = blockdev::open_device(uri);
   if (!dev) return fail(with_context(dev.error(), "opening " + uri));
   p->base = std::move(*dev);

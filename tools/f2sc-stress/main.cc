@@ -90,6 +90,9 @@ f2sc::Result<RunResult> run_library(const Options& o, bool offload, bool progres
                                     uint64_t ops_override) {
   auto dev = prepare_device(o);
   if (!dev) return tl::unexpected(dev.error());
+  if (offload && !(*dev)->top().limits().copy_offload_supported)
+    return f2sc::fail(f2sc::Errc::kInvalidArgument,
+                      (*dev)->name + " cannot offload copies: use --copy-offload off");
   f2sc::fs::MountOptions mo;
   mo.copy_offload = offload;
   auto fs = f2sc::fs::FileSystem::mount((*dev)->top(), mo);

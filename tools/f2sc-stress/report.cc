@@ -33,6 +33,11 @@ std::string cell(const Opt& v, int precision) {
   return buf;
 }
 
+// A latency figure, or nothing when no write was timed.
+Opt lat(const RunResult& r, double v) {
+  return r.latency.count ? Opt(v) : Opt();
+}
+
 std::string status_of(const RunResult& r) {
   if (r.verify.errors) return "DATA MISMATCH";
   if (!r.stop_reason.empty()) return "stopped early";
@@ -173,11 +178,11 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
       },
       0);
   row(
-      "write latency p50 us", [](const RunResult& r) { return Opt(r.latency.p50_us); }, 1);
+      "write latency p50 us", [](const RunResult& r) { return lat(r, r.latency.p50_us); }, 1);
   row(
-      "write latency p99 us", [](const RunResult& r) { return Opt(r.latency.p99_us); }, 1);
+      "write latency p99 us", [](const RunResult& r) { return lat(r, r.latency.p99_us); }, 1);
   row(
-      "write latency p99.9 us", [](const RunResult& r) { return Opt(r.latency.p999_us); }, 1);
+      "write latency p99.9 us", [](const RunResult& r) { return lat(r, r.latency.p999_us); }, 1);
   row(
       "verified files", [](const RunResult& r) { return Opt(static_cast<double>(r.verify.files)); },
       0, false);
@@ -225,6 +230,7 @@ json run_json(const RunResult& r) {
   j["completed"] = r.stop_reason.empty();
   j["stopped_early"] = r.stop_reason.empty() ? json(nullptr) : json(r.stop_reason);
   j["files"] = r.files;
+  j["previous_files_removed"] = r.previous_files_removed;
   j["live_bytes"] = r.live_bytes;
   j["main_bytes"] = r.main_bytes;
   j["capacity_bytes"] = r.capacity_bytes;
@@ -278,9 +284,12 @@ json run_json(const RunResult& r) {
   } else {
     j["fs"] = nullptr;
   }
-  j["latency_us"] = {{"count", r.latency.count},  {"mean", r.latency.mean_us},
-                     {"p50", r.latency.p50_us},   {"p99", r.latency.p99_us},
-                     {"p999", r.latency.p999_us}, {"max", r.latency.max_us}};
+  j["latency_us"] = {{"count", r.latency.count},
+                     {"mean", opt(lat(r, r.latency.mean_us))},
+                     {"p50", opt(lat(r, r.latency.p50_us))},
+                     {"p99", opt(lat(r, r.latency.p99_us))},
+                     {"p999", opt(lat(r, r.latency.p999_us))},
+                     {"max", opt(lat(r, r.latency.max_us))}};
   json mism = json::array();
   for (const auto& m : r.verify.mismatches)
     mism.push_back({{"file", m.file},

@@ -7,7 +7,8 @@
 //   read_ratio, mount},
 //   and per run (at the top level for on/off; under "offload" and "emulation" for both,
 //   beside "ratios"):
-//   mode, device, offload_active, completed, stopped_early, files, live_bytes, main_bytes,
+//   mode, device, offload_active, completed, stopped_early, files, previous_files_removed,
+//   live_bytes, main_bytes,
 //   capacity_bytes, util (in use / capacity after the fill), live_fraction (in use / main
 //   area: the model's u), fill{seconds, user_bytes_written, device_bytes_written}, ops, seconds,
 //   user_bytes_written, user_bytes_read, device_bytes_written, waf, waf_greedy_model,

@@ -214,6 +214,12 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
 
   // Plan the files: sizes drawn from the seed until the data in use reaches --util of the
   // capacity users can fill (what is in use plus f_bavail, as df counts it).
+  // Files of an earlier run on the same filesystem go first (their space with them).
+  auto removed = t.remove_previous();
+  if (!removed) return fail(with_context(removed.error(), "removing an earlier run's files"));
+  if (*removed)
+    if (auto s = t.sync(); !s) return fail(with_context(s.error(), "sync"));
+  r.previous_files_removed = *removed;
   auto sp = t.space();
   if (!sp) return fail(with_context(sp.error(), "statfs"));
   const uint64_t bs = sp->block_size;
@@ -229,13 +235,17 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   const auto want = static_cast<uint64_t>(o.util * static_cast<double>(r.capacity_bytes));
   if (want <= used) return fail(Errc::kInvalidArgument, "--util is below what is already in use");
   const uint64_t target = (want - used) / kBlockBytes * kBlockBytes;
-  // Node blocks: about one per 1018 data blocks, one inode per file, and a margin.
+  // Node blocks: about one per 1018 data blocks, one inode per file (a quarter more than
+  // the expected count of files), and a margin of 64 blocks.
+  const double mean_file = static_cast<double>(o.file_min + o.file_max) / 2;
+  const double nodes_per_byte = 1.0 / (1018.0 * kBlockBytes) + 1.25 / mean_file;
   const uint64_t node_margin =
-      (target / kBlockBytes / 1018 + target / o.file_min + 64) * kBlockBytes;
+      static_cast<uint64_t>(static_cast<double>(target) * nodes_per_byte + 64) * kBlockBytes;
   if (target + node_margin > avail) {
+    const double fits = std::max(0.0, (static_cast<double>(avail) - 64.0 * kBlockBytes) /
+                                          (1 + nodes_per_byte * kBlockBytes));
     const double max_util =
-        static_cast<double>(used + (avail > node_margin ? avail - node_margin : 0)) /
-        static_cast<double>(r.capacity_bytes);
+        (static_cast<double>(used) + fits) / static_cast<double>(r.capacity_bytes);
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "--util %.2f needs %.1f MiB of file data and about %.1f MiB of nodes, but only "

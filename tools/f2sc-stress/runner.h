@@ -54,6 +54,7 @@ struct RunResult {
   uint32_t block_size = 4096;
   // The fill.
   uint32_t files = 0;
+  uint64_t previous_files_removed = 0;  // stress-NNNNNN files an earlier run left
   uint64_t live_bytes = 0;
   uint64_t main_bytes = 0;      // the main area (statfs f_blocks)
   uint64_t capacity_bytes = 0;  // what users can fill: in use + f_bavail before the fill

@@ -5,6 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <cctype>
 #include <cerrno>
 
 namespace f2sc::stress {
@@ -42,6 +45,17 @@ class FsTarget final : public Target {
   }
   Status remove(uint64_t, const std::string& name) override {
     return fs_.unlink(fs_.root_ino(), name);
+  }
+  Result<uint64_t> remove_previous() override {
+    auto entries = fs_.readdir(fs_.root_ino());
+    if (!entries) return fail(entries.error());
+    uint64_t n = 0;
+    for (const auto& e : *entries) {
+      if (!is_stress_file(e.name)) continue;
+      if (auto s = fs_.unlink(fs_.root_ino(), e.name); !s) return fail(s.error());
+      ++n;
+    }
+    return n;
   }
   Status sync() override { return fs_.sync(); }
   Result<Space> space() override {
@@ -115,6 +129,19 @@ class PosixTarget final : public Target {
     if (::unlink(path.c_str()) != 0) return fail(sys_error(errno, "removing " + path));
     return {};
   }
+  Result<uint64_t> remove_previous() override {
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) return fail(sys_error(errno, "opening " + dir_));
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d))
+      if (is_stress_file(e->d_name)) names.emplace_back(e->d_name);
+    ::closedir(d);
+    for (const auto& n : names) {
+      const std::string path = dir_ + "/" + n;
+      if (::unlink(path.c_str()) != 0) return fail(sys_error(errno, "removing " + path));
+    }
+    return names.size();
+  }
   Status sync() override {
     int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail(sys_error(errno, "opening " + dir_));
@@ -150,6 +177,13 @@ class PosixTarget final : public Target {
 };
 
 }  // namespace
+
+bool is_stress_file(std::string_view name) {
+  if (name.size() != 13 || name.substr(0, 7) != "stress-") return false;
+  for (char c : name.substr(7))
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
 
 std::unique_ptr<Target> make_fs_target(fs::FileSystem& fs) {
   return std::make_unique<FsTarget>(fs);

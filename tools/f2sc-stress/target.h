@@ -13,6 +13,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -38,11 +39,17 @@ class Target {
   virtual Status truncate(uint64_t handle, uint64_t size) = 0;
   virtual Result<uint64_t> size(uint64_t handle) = 0;
   virtual Status remove(uint64_t handle, const std::string& name) = 0;
+  // Removes the files an earlier f2sc-stress run left (names as is_stress_file()); returns
+  // how many.
+  virtual Result<uint64_t> remove_previous() = 0;
   virtual Status sync() = 0;
   virtual Result<Space> space() = 0;
   // Ends the session cleanly (unmount / close every file).
   virtual Status finish() = 0;
 };
+
+// "stress-" and six digits: the names f2sc-stress gives its files.
+bool is_stress_file(std::string_view name);
 
 // On the library: files in the root directory, handles are inode numbers.
 std::unique_ptr<Target> make_fs_target(fs::FileSystem& fs);
