@@ -177,7 +177,7 @@ TEST_CASE("bad usage exits 2 with a clear message and --help tells every flag") 
       {"--copy-offload maybe", "on, off, both"},
       {"--gc-policy fifo", "--gc-policy"},
       {"--threads 0", "--threads"},
-      {"--size 128M --util 0.98", "use --util"},
+      {"--size 128M --util 0.95 --file-size 4K:8K", "use --util"},
       {"--no-such-flag", "no-such-flag"},
       {"--mount /nonexistent/dir", "--mount"},
       {"--json /nonexistent/dir/x.json", "cannot write"},
