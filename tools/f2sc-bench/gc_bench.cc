@@ -28,6 +28,7 @@
 
 #include "bench_registry.h"
 #include "bench_util.h"
+#include "blockdev/copy_engine.h"
 #include "blockdev/uri.h"
 #include "gc/gc_controller.h"
 #include "segment/image.h"
@@ -178,7 +179,7 @@ std::string with_offload(const std::string& uri, bool offload) {
 }
 
 RunResult run_one(const Target& t, uint64_t size, uint32_t fill, bool offload, uint32_t sections,
-                  uint64_t seed) {
+                  uint64_t seed, unsigned copy_threads) {
   RunResult out;
   if (!recreate(t.path, size)) {
     out.why = "cannot create " + t.path;
@@ -190,6 +191,14 @@ RunResult run_one(const Target& t, uint64_t size, uint32_t fill, bool offload, u
     return out;
   }
   blockdev::BlockDevice& d = **dev;
+  // copy_async() requests run on the copy engine's async threads: that many GC requests
+  // progress at once (set before the first copy; the pool starts then).
+  blockdev::CopyEngineOptions eo = d.copy_engine().options();
+  eo.async_threads = copy_threads;
+  if (auto s = d.copy_engine().set_options(eo); !s) {
+    out.why = s.error().message;
+    return out;
+  }
   segment::MkfsOptions mo;
   mo.reproducible = true;
   if (auto f = segment::format(d, mo); !f) {
@@ -338,11 +347,15 @@ int run_gc_bench(int argc, char** argv) {
   add_common_options(app, opts);
   std::string dir;
   uint32_t sections = 16;
+  unsigned copy_threads = blockdev::CopyEngineOptions{}.async_threads;
   bool no_xfs = false, no_file = false;
   std::vector<uint32_t> fills{80, 90};
   app.add_option("--dir", dir, "directory for the file device (default $TMPDIR or /var/tmp)");
   app.add_option("--sections", sections, "sections to collect per run")->capture_default_str();
   app.add_option("--fill", fills, "fill levels in percent of user capacity");
+  app.add_option("--copy-threads", copy_threads,
+                 "copy engine threads for asynchronous copies (GC requests in progress at once)")
+      ->capture_default_str();
   app.add_flag("--no-file", no_file, "skip the file devices");
   app.add_flag("--no-xfs", no_xfs, "skip the XFS loop device");
   if (auto code = parse_bench_args(app, opts, argc, argv)) return *code;
@@ -377,7 +390,7 @@ int run_gc_bench(int argc, char** argv) {
     for (uint32_t fill : fills) {
       double speed[2] = {0, 0};
       for (bool offload : {true, false}) {
-        RunResult r = run_one(t, opts.size, fill, offload, sections, opts.seed);
+        RunResult r = run_one(t, opts.size, fill, offload, sections, opts.seed, copy_threads);
         const char* mode = offload ? "offload" : "emulate";
         if (!r.ok) {
           std::printf("%s %u%% %s: %s\n", t.label.c_str(), fill, mode, r.why.c_str());
