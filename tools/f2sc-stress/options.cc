@@ -154,7 +154,8 @@ int parse_command_line(int argc, char** argv, Options* out) {
   app.add_option("DEVICE", o.device,
                  "device to run on: an image path (nvme-emu), nvme-emu:PATH, nvme:/dev/ngXnY, "
                  "file:PATH or mem:SIZE, options after '?'. Default: a temporary nvme-emu "
-                 "image of --size, formatted, removed afterwards");
+                 "image of --size, formatted, removed afterwards (in $TMPDIR if set, else "
+                 "/dev/shm when it has room, else /tmp)");
   app.add_flag("--mkfs", o.mkfs, "format DEVICE first (always done for the default and mem:)");
   app.add_option("--size", size,
                  "size of the temporary image, or of DEVICE when it is a plain file path "
@@ -168,7 +169,9 @@ int parse_command_line(int argc, char** argv, Options* out) {
                  "(default uniform)");
   app.add_option("--file-size", file_size, "file sizes, uniform in MIN:MAX (default 64K:4M)");
   app.add_option("--ops", o.ops, "overwrite operations after the fill (all threads together)");
-  app.add_option("--seconds", o.seconds, "overwrite for this long instead of --ops");
+  app.add_option("--seconds", o.seconds,
+                 "overwrite for this long instead of --ops (with --copy-offload both, the "
+                 "emulation run repeats the offload run's operation count)");
   app.add_option("--overwrite", o.overwrite,
                  "without --ops or --seconds: write this many times the live data "
                  "(default 2)");

@@ -348,7 +348,15 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
         sample_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done.load(); });
         if (done) break;
         r.samples.push_back(take_sample(ph, base));
-        if (env.progress) print_progress(env, r.samples.back(), r.util_measured, ph.ops_budget);
+        if (env.progress) {
+          // In use now, of what users can fill (the fill's figure through a capped directory).
+          const Sample& last = r.samples.back();
+          double util = r.util_measured;
+          if (!env.capacity_cap && r.capacity_bytes && last.free_bytes <= r.main_bytes)
+            util = static_cast<double>(r.main_bytes - last.free_bytes) /
+                   static_cast<double>(r.capacity_bytes);
+          print_progress(env, last, util, ph.ops_budget);
+        }
       }
     });
     std::vector<std::thread> threads;
