@@ -129,7 +129,7 @@ Status validate(const Options& o) {
   }
   if (o.offload == OffloadMode::kBoth && !o.device.empty() && !o.mkfs) {
     auto uri = blockdev::resolve_device_uri(o.device);
-    if (uri && uri->scheme != "mem")
+    if (uri && uri->scheme != "mem" && uri->target.rfind("mem:", 0) != 0)
       return bad("--copy-offload both formats DEVICE before each run: add --mkfs");
   }
   if (o.size_bytes < (32ull << 20)) return bad("--size must be at least 32M");
