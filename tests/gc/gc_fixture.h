@@ -114,6 +114,22 @@ class FakeOwners final : public BlockOwners {
     return {};
   }
 
+  // A truncate or unlink: the owner goes away and its block is invalidated. False if the
+  // key had no block.
+  Result<bool> remove(uint32_t key) {
+    std::shared_lock cp(cp_mu_);
+    uint32_t old = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto it = owners_.find(key);
+      if (it == owners_.end()) return false;
+      old = it->second.addr;
+      owners_.erase(it);
+    }
+    if (auto s = sm_.invalidate(old); !s) return fail(s.error());
+    return true;
+  }
+
   // Every owner's block reads back its latest generation; returns the mismatches.
   std::vector<std::string> verify() {
     std::map<uint32_t, Owner> snap;
