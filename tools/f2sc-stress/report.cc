@@ -145,6 +145,8 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
   row(
       "WAF (device / user writes)", [](const RunResult& r) { return r.waf; }, 2);
   row(
+      "WAF, second half of the run", [](const RunResult& r) { return r.waf_second_half; }, 2);
+  row(
       "WAF greedy model at u",
       [](const RunResult& r) {
         return std::isnan(r.waf_greedy_model) ? Opt() : Opt(r.waf_greedy_model);
@@ -245,6 +247,7 @@ json run_json(const RunResult& r) {
   j["user_bytes_read"] = r.user_bytes_read;
   j["device_bytes_written"] = opt_u(u64(r.device_bytes_written));
   j["waf"] = opt(r.waf);
+  j["waf_second_half"] = opt(r.waf_second_half);
   j["waf_greedy_model"] =
       std::isfinite(r.waf_greedy_model) ? json(r.waf_greedy_model) : json(nullptr);
   j["gc"] = {{"available", r.run.gc.has_value()},

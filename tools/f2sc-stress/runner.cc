@@ -383,6 +383,18 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
   if (r.device_bytes_written && r.user_bytes_written)
     r.waf =
         static_cast<double>(*r.device_bytes_written) / static_cast<double>(r.user_bytes_written);
+  {
+    // The sample where half the user bytes were written, to the end.
+    const Sample& last = r.samples.back();
+    for (const Sample& s : r.samples) {
+      if (s.user_bytes * 2 < last.user_bytes) continue;
+      if (s.device_bytes && last.device_bytes && last.user_bytes > s.user_bytes && &s != &last &&
+          r.samples.size() >= 3)
+        r.waf_second_half = static_cast<double>(*last.device_bytes - *s.device_bytes) /
+                            static_cast<double>(last.user_bytes - s.user_bytes);
+      break;
+    }
+  }
   std::vector<uint64_t> all;
   for (auto& w : workers) all.insert(all.end(), w.latencies_ns.begin(), w.latencies_ns.end());
   r.latency = summarize(std::move(all));

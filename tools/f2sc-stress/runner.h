@@ -70,6 +70,9 @@ struct RunResult {
   Counters run;  // deltas over the phase
   std::optional<uint64_t> device_bytes_written;
   std::optional<double> waf;
+  // WAF over the second half of the phase's user writes (from the time series): the steady
+  // state, without the start where free space absorbs writes before GC has work.
+  std::optional<double> waf_second_half;
   double waf_greedy_model = 0;  // at live_fraction
   LatencySummary latency;
   std::vector<Sample> samples;
