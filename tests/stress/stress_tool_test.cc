@@ -309,3 +309,35 @@ TEST_CASE("a second run on the same image replaces the first run's files") {
 }
 
 }  // namespace
+
+namespace {
+
+// The keys issue 9 and report.h promise, present (possibly null) in every run object.
+void check_keys(const json& run) {
+  for (const char* k : {"user_bytes_written", "device_bytes_written", "waf", "waf_second_half",
+                        "waf_greedy_model", "files", "live_bytes", "util", "live_fraction", "ops",
+                        "seconds", "completed", "stopped_early", "series"})
+    CHECK(run.contains(k));
+  for (const char* k : {"victims", "blocks_moved", "copy_commands", "ranges_per_command_mean",
+                        "offloaded_blocks", "emulated_blocks", "seconds", "mib_per_s"})
+    CHECK(run["gc"].contains(k));
+  for (const char* k : {"read", "write", "copy_descriptors"}) CHECK(run["host_bytes"].contains(k));
+  for (const char* k : {"p50", "p99", "p999"}) CHECK(run["latency_us"].contains(k));
+  for (const char* k : {"files", "bytes", "errors"}) CHECK(run["verify"].contains(k));
+}
+
+TEST_CASE("the JSON document has every documented key in single and side-by-side runs") {
+  Out one = stress("--size 128M --util 0.4 --ops 100 -q");
+  REQUIRE(one.j.is_object());
+  CHECK(one.j["tool"] == "f2sc-stress");
+  CHECK(one.j["config"].is_object());
+  check_keys(one.j);
+  Out both = stress("--size 128M --util 0.4 --ops 100 -q --copy-offload both");
+  REQUIRE(both.j.is_object());
+  CHECK(both.j["config"].is_object());
+  check_keys(both.j["offload"]);
+  check_keys(both.j["emulation"]);
+  CHECK(both.j["ratios"].contains("waf"));
+}
+
+}  // namespace
