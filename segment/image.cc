@@ -83,7 +83,9 @@ Result<Image> open_image(blockdev::BlockDevice& dev) {
     if (c.segno < L.main_segments && (img.sit[c.segno].vblocks & kSitVblocksMask) == 0)
       --free_segs;  // current segments are in use even when empty
   }
-  if (valid != h.valid_block_count)
+  // Preallocated blocks (fallocate: NEW_ADDR in a dnode, no block yet) count in
+  // valid_block_count but not in the SIT, as in Linux; fewer than the SIT is corruption.
+  if (valid > h.valid_block_count)
     return fail(corrupt("checkpoint valid_block_count = " + std::to_string(h.valid_block_count) +
                         " but the SIT counts " + std::to_string(valid) + " valid blocks"));
   // Free segments are counted one by one (as Linux's free_segmap and fsck.f2fs do).

@@ -376,6 +376,11 @@ uint64_t SegmentManager::valid_blocks() const {
   return n;
 }
 
+uint64_t SegmentManager::user_block_count() const {
+  std::lock_guard lock(mu_);
+  return cp_.head().user_block_count;
+}
+
 uint64_t SegmentManager::checkpoint_version() const {
   std::lock_guard lock(mu_);
   return cp_.version();

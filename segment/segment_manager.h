@@ -113,6 +113,9 @@ class SegmentManager {
   uint32_t reserved_sections() const { return reserved_sections_; }
   uint32_t prefree_segments() const;
   uint64_t valid_blocks() const;
+  // Blocks users may fill (the checkpoint's user_block_count): main area minus the
+  // overprovisioned space GC works in. valid_blocks() never exceeds it at a checkpoint.
+  uint64_t user_block_count() const;
   // Seconds on the SIT clock (checkpoint elapsed_time + time since load).
   uint64_t now() const;
 
