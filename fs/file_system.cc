@@ -36,6 +36,8 @@ FileSystem::Impl::Impl(blockdev::BlockDevice& dev, MountOptions opts, segment::S
     : dev_(dev), opts_(opts), super_(std::move(super)), layout_(super_.layout) {}
 
 FileSystem::Impl::~Impl() {
+  stop_gc();
+  gc_.reset();
   stop_timer();
 }
 
@@ -110,7 +112,10 @@ Result<std::unique_ptr<FileSystem>> FileSystem::mount(blockdev::BlockDevice& dev
     if (auto s = impl->mount_locked(std::move(*image)); !s)
       return fail(with_context(s.error(), "mount " + dev.name()));
   }
-  if (!options.read_only) impl->start_timer();
+  if (!options.read_only) {
+    impl->start_gc();
+    impl->start_timer();
+  }
   return std::unique_ptr<FileSystem>(new FileSystem(std::move(impl)));
 }
 
@@ -139,6 +144,7 @@ void FileSystem::Impl::stop_timer() {
 }
 
 Status FileSystem::unmount() {
+  impl_->stop_gc();
   impl_->stop_timer();
   std::lock_guard lock(impl_->mu_);
   if (!impl_->mounted_) return fail(closed());
@@ -200,15 +206,32 @@ uint64_t FileSystem::Impl::user_free_blocks() const {
 }
 
 Status FileSystem::Impl::reserve_locked(uint64_t blocks) {
-  // Room for the data, the nodes the next checkpoint writes, and a margin for the nodes this
-  // request dirties.
+  if (releasing_) {
+    // A deletion frees more than it writes (a dentry block now, nodes at the checkpoint),
+    // so it may use the room left in the current logs and the margin above GC's reserve
+    // (Linux never refuses an unlink for space either). The reserve itself stays GC's.
+    if (sm_->free_sections() > sm_->reserved_sections() ||
+        sm_->log_free_blocks(segment::Log::kHotData) >= blocks)
+      return {};
+  }
+  // Two limits. Free sections: room for the data, the nodes the next checkpoint writes,
+  // and a margin for the nodes this request dirties, beyond the sections GC and the
+  // checkpoint keep in reserve. Accounting: the checkpoint's valid_block_count (data,
+  // nodes, fallocated blocks) must stay within user_block_count, the space left after
+  // overprovisioning, or the checkpoint could not be written.
   auto need = [&] { return blocks + nodes_->dirty_count() + 64; };
-  if (user_free_blocks() >= need()) return {};
+  auto fits = [&] {
+    const uint64_t used = sm_->valid_blocks() + reserved_blocks_;
+    return user_free_blocks() >= need() && used + need() <= sm_->user_block_count();
+  };
+  if (fits()) return {};
   if (sm_->prefree_segments() > 0 || nodes_->dirty_count() > 0)
     if (auto s = checkpoint_locked(false); !s) return s;
-  if (user_free_blocks() >= need()) return {};
+  if (fits()) return {};
+  const uint64_t used = std::min(sm_->user_block_count(), sm_->valid_blocks() + reserved_blocks_);
   return fail(Errc::kNoSpace, ENOSPC,
-              "no space left: " + std::to_string(user_free_blocks()) + " blocks free for users, " +
+              "no space left: " + std::to_string(user_free_blocks()) + " blocks free for users (" +
+                  std::to_string(sm_->user_block_count() - used) + " by accounting), " +
                   std::to_string(need()) + " needed");
 }
 
@@ -324,6 +347,7 @@ Status FileSystem::Impl::drop_link(uint32_t ino) {
   if (!impl_->mounted_) return fail(closed());
 
 #define F2SC_WRITE_LOCKED()                \
+  impl_->foreground_gc();                  \
   std::lock_guard lock_guard_(impl_->mu_); \
   if (auto s_ = impl_->check_writable(); !s_) return fail(s_.error());
 
@@ -433,11 +457,13 @@ Result<InodeAttr> FileSystem::link(uint32_t ino, uint32_t new_dir, std::string_v
 
 Status FileSystem::unlink(uint32_t dir, std::string_view name) {
   F2SC_WRITE_LOCKED();
+  Impl::Releasing r(*impl_);
   return finish(*impl_, impl_->unlink_locked(dir, name, false));
 }
 
 Status FileSystem::rmdir(uint32_t dir, std::string_view name) {
   F2SC_WRITE_LOCKED();
+  Impl::Releasing r(*impl_);
   return finish(*impl_, impl_->unlink_locked(dir, name, true));
 }
 
@@ -462,9 +488,27 @@ Result<size_t> FileSystem::read(uint32_t ino, uint64_t offset, std::span<std::by
   return r;
 }
 
+namespace {
+
+// Runs a call that may need space; on ENOSPC lets the GC clean a section and tries again
+// (the free sections may have been short while accounting still allows the write).
+template <class F>
+auto with_gc_retry(FileSystem::Impl& fs, F&& call) {
+  auto r = call();
+  for (int attempt = 0; attempt < 2 && !r && r.error().sys_errno == ENOSPC && fs.gc_; ++attempt) {
+    fs.foreground_gc(true);
+    r = call();
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<size_t> FileSystem::write(uint32_t ino, uint64_t offset, std::span<const std::byte> data) {
-  F2SC_WRITE_LOCKED();
-  return finish(*impl_, impl_->write_locked(ino, offset, data));
+  return with_gc_retry(*impl_, [&]() -> Result<size_t> {
+    F2SC_WRITE_LOCKED();
+    return finish(*impl_, impl_->write_locked(ino, offset, data));
+  });
 }
 
 Result<InodeAttr> FileSystem::setattr(uint32_t ino, const SetAttr& c) {
@@ -505,8 +549,10 @@ Status FileSystem::truncate(uint32_t ino, uint64_t size) {
 }
 
 Status FileSystem::fallocate(uint32_t ino, int mode, uint64_t offset, uint64_t length) {
-  F2SC_WRITE_LOCKED();
-  return finish(*impl_, impl_->fallocate_locked(ino, mode, offset, length));
+  return with_gc_retry(*impl_, [&]() -> Status {
+    F2SC_WRITE_LOCKED();
+    return finish(*impl_, impl_->fallocate_locked(ino, mode, offset, length));
+  });
 }
 
 Result<std::vector<uint8_t>> FileSystem::getxattr(uint32_t ino, std::string_view name) {
@@ -571,16 +617,19 @@ Status FileSystem::sync() {
 Result<StatFs> FileSystem::statfs() {
   F2SC_LOCKED();
   StatFs s;
-  const uint64_t user_blocks =
-      impl_->super_.layout.main_segments * uint64_t{segment::kBlocksPerSeg};
-  const uint64_t used =
-      impl_->sm_->valid_blocks() + impl_->reserved_blocks_ + impl_->nodes_->dirty_count();
-  s.blocks = user_blocks;
-  s.bfree = used < user_blocks ? user_blocks - used : 0;
-  const uint64_t avail = impl_->user_free_blocks();
-  s.bavail = std::min(avail, s.bfree);
-  s.files = impl_->nodes_->max_nid() - impl_->layout_.root_ino;
-  s.ffree = std::min<uint64_t>(impl_->nodes_->free_nid_count(), s.bavail);
+  // blocks: the main area; bfree: what no block uses there (overprovisioned space
+  // included, as a root reserve is in bfree); bavail: what users may still fill, bounded by
+  // the checkpoint's user_block_count and by the free sections beyond GC's reserve.
+  Impl& m = *impl_;
+  const uint64_t main_blocks = m.super_.layout.main_segments * uint64_t{segment::kBlocksPerSeg};
+  const uint64_t used = m.sm_->valid_blocks() + m.reserved_blocks_ + m.nodes_->dirty_count();
+  s.blocks = main_blocks;
+  s.bfree = used < main_blocks ? main_blocks - used : 0;
+  const uint64_t user_blocks = m.sm_->user_block_count();
+  const uint64_t by_accounting = used < user_blocks ? user_blocks - used : 0;
+  s.bavail = std::min({m.user_free_blocks(), by_accounting, s.bfree});
+  s.files = m.nodes_->max_nid() - m.layout_.root_ino;
+  s.ffree = std::min<uint64_t>(m.nodes_->free_nid_count(), s.bavail);
   return s;
 }
 

@@ -29,6 +29,8 @@
 #include "blockdev/block_device.h"
 #include "fs/dir.h"
 #include "fs/inode.h"
+#include "gc/gc_controller.h"
+#include "gc/gc_stats.h"
 
 namespace f2sc::fs {
 
@@ -44,6 +46,15 @@ struct MountOptions {
   // Linux does by default.
   bool inline_data = true;
   bool inline_dentry = true;
+  // Garbage collection. Foreground GC always runs before a change when free sections fall
+  // to the reserve plus GcOptions::foreground_margin_sections. The background thread
+  // (F2FS's background_gc=on) runs only when asked for.
+  bool background_gc = false;
+  // Victim policy for foreground and background GC: greedy, cost-benefit or age-threshold.
+  // Empty: F2FS's defaults (greedy in the foreground, cost-benefit in the background).
+  std::string gc_policy;
+  // Sleep times, margins, migrator limits (is_idle and background_policy are set by mount).
+  gc::GcOptions gc;
 };
 
 // Attribute changes for setattr(); unset fields stay. ctime is set by every change.
@@ -77,6 +88,9 @@ struct FsStats {
   uint64_t data_blocks_written = 0;
   uint64_t node_blocks_written = 0;
   uint64_t dirty_nodes = 0;  // now
+  // Data blocks GC moved whose node (inode or direct node) had to be rewritten for the new
+  // address: the metadata cost of moving a data block, paid at the next checkpoint.
+  uint64_t gc_node_updates = 0;
 };
 
 class FileSystem {
@@ -141,6 +155,17 @@ class FileSystem {
   Status sync();  // writes a checkpoint if anything changed
   Result<StatFs> statfs();
   FsStats stats() const;
+
+  // Garbage collection (read-write mounts; EROFS otherwise). gc_collect cleans up to
+  // `sections` sections now on the calling thread with `policy` (empty: the mount's
+  // foreground policy) and checkpoints so the victims become free.
+  Result<gc::CollectResult> gc_collect(uint32_t sections, std::string_view policy = {});
+  gc::GcStatsSnapshot gc_stats() const;  // zeros on a read-only mount
+  void reset_gc_stats();
+  Status set_gc_policy(std::string_view policy);  // foreground and background
+  Status set_background_gc(bool on);
+  bool background_gc() const;
+  void set_gc_urgent(bool urgent);  // background GC without idle checks, short sleeps
 
   class Impl;
 

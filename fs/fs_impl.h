@@ -15,6 +15,7 @@
 // Thread safety: see FileSystem.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -31,6 +32,9 @@
 #include "fs/file_system.h"
 #include "fs/inode.h"
 #include "fs/node_store.h"
+#include "gc/block_owners.h"
+#include "gc/gc_controller.h"
+#include "gc/victim_policy.h"
 #include "segment/format.h"
 #include "segment/segment_manager.h"
 #include "segment/superblock.h"
@@ -60,7 +64,7 @@ struct ReadPlan {
   std::vector<Run> runs;  // mapped blocks; the others are holes
 };
 
-class FileSystem::Impl {
+class FileSystem::Impl : public gc::BlockOwners {
  public:
   Impl(blockdev::BlockDevice& dev, MountOptions opts, segment::SuperBlockInfo super);
   ~Impl();
@@ -138,7 +142,30 @@ class FileSystem::Impl {
   // the next checkpoint needs): checkpoints to free prefree segments, else ENOSPC.
   Status reserve_locked(uint64_t blocks);
   uint64_t user_free_blocks() const;
+  // While alive (mu_ held), reserve_locked() admits the writes of a deletion more freely.
+  struct Releasing {
+    explicit Releasing(Impl& fs) : fs_(fs) { fs_.releasing_ = true; }
+    ~Releasing() { fs_.releasing_ = false; }
+    Impl& fs_;
+  };
   void mark_changed() { changed_ = true; }
+
+  // --- garbage collection (gc_owners.cc)
+  // gc::BlockOwners. is_live, run_commit and checkpoint take mu_; repoint runs inside
+  // run_commit (mu_ held).
+  Result<bool> is_live(uint32_t addr, const segment::Summary& sum, gc::BlockKind kind) override;
+  Result<bool> repoint(uint32_t old_addr, uint32_t new_addr, const segment::Summary& sum,
+                       gc::BlockKind kind) override;
+  Status run_commit(const std::function<Status()>& commit) override;
+  Status checkpoint() override;
+  // The address slot a data block's summary names, or nullptr when the owner is gone.
+  Result<uint32_t*> data_owner_slot(const segment::Summary& sum);
+  void start_gc();
+  void stop_gc();
+  Status set_gc_policy(std::string_view name);
+  // Called without mu_ at the start of every mutating call: collects while free sections
+  // are at or under the reserve plus the margin (with `force`, at least one round).
+  void foreground_gc(bool force = false);
 
   blockdev::BlockDevice& dev_;
   const MountOptions opts_;
@@ -152,6 +179,7 @@ class FileSystem::Impl {
   bool changed_ = false;
   uint32_t valid_nodes_ = 0;
   uint32_t valid_inodes_ = 0;
+  bool releasing_ = false;        // inside unlink or rmdir (see Releasing)
   uint64_t reserved_blocks_ = 0;  // NEW_ADDR blocks (fallocate): counted, not in the SIT
   std::map<uint32_t, uint32_t> open_count_;
   std::set<uint32_t> orphans_;  // unlinked inodes kept while open
@@ -161,6 +189,14 @@ class FileSystem::Impl {
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   int readers_ = 0;
+
+  // GC: created at a read-write mount; destroyed (background thread stopped) before the
+  // rest. fg_policy_ (under gc_mu_): the foreground policy (nullptr: greedy, as F2FS).
+  std::unique_ptr<gc::GcController> gc_;
+  std::mutex gc_mu_;
+  std::shared_ptr<const gc::VictimPolicy> fg_policy_;
+  std::mutex fg_mu_;  // one foreground collection at a time
+  std::atomic<int64_t> last_write_ns_{0};
 
   std::thread timer_;
   std::condition_variable timer_cv_;

@@ -156,6 +156,18 @@ Result<NodeBlock*> NodeStore::get(uint32_t nid, uint32_t ino, uint32_t node_offs
   return p;
 }
 
+Result<NodeBlock*> NodeStore::get_any(uint32_t nid) {
+  if (auto it = cache_.find(nid); it != cache_.end()) return &it->second->node;
+  auto e = nat(nid);
+  if (!e) return fail(e.error());
+  if (e->block_addr == kNullAddr || e->block_addr == kNewAddr)
+    return fail(Errc::kNotFound, ENOENT, nid_str(nid) + " has no block");
+  segment::NodeBlock probe;
+  if (auto s = dev_.read(e->block_addr, {reinterpret_cast<std::byte*>(&probe), kBlockSize}); !s)
+    return fail(with_context(s.error(), "reading " + nid_str(nid)));
+  return get(nid, e->ino, probe.footer.flag >> 3);
+}
+
 void NodeStore::mark_dirty(uint32_t nid) {
   auto it = cache_.find(nid);
   if (it == cache_.end()) return;

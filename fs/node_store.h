@@ -43,6 +43,10 @@ class NodeStore {
   // Node `nid` from the cache (read on a miss, footer checked against ino and
   // node_offset). The pointer stays valid until remove(nid) or trim().
   Result<segment::NodeBlock*> get(uint32_t nid, uint32_t ino, uint32_t node_offset);
+  // Node `nid` of whichever inode the NAT names, at whatever node offset its footer says
+  // (the GC knows a block's nid, not its place in the tree). Fails kNotFound for a free nid.
+  Result<segment::NodeBlock*> get_any(uint32_t nid);
+  bool is_dirty(uint32_t nid) const { return dirty_.count(nid) != 0; }
   // The cached node, or nullptr when not cached.
   segment::NodeBlock* cached(uint32_t nid);
   void mark_dirty(uint32_t nid);

@@ -125,6 +125,12 @@ void GcController::wake_background() {
   bg_cv_.notify_all();
 }
 
+void GcController::set_background_policy(std::shared_ptr<const VictimPolicy> policy) {
+  if (!policy) policy = std::make_shared<const CostBenefitPolicy>();
+  std::lock_guard lock(bg_mu_);
+  background_policy_ = std::move(policy);
+}
+
 void GcController::background_loop() {
   uint32_t wait_ms = options_.min_sleep_ms;
   for (;;) {
@@ -141,7 +147,12 @@ void GcController::background_loop() {
       wait_ms = std::min(options_.max_sleep_ms, wait_ms + options_.min_sleep_ms);
       continue;
     }
-    auto r = collect(options_.background_sections, *background_policy_);
+    std::shared_ptr<const VictimPolicy> policy;
+    {
+      std::lock_guard lock(bg_mu_);
+      policy = background_policy_;
+    }
+    auto r = collect(options_.background_sections, *policy);
     if (!r || r->victims == 0) {
       wait_ms = options_.no_gc_sleep_ms;
     } else if (r->freed == 0) {

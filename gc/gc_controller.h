@@ -94,6 +94,8 @@ class GcController {
   void set_urgent(bool urgent);
   // Wakes the background thread now (e.g. after a large delete).
   void wake_background();
+  // The background thread's policy from its next round on (nullptr: cost-benefit).
+  void set_background_policy(std::shared_ptr<const VictimPolicy> policy);
 
   GcStatsSnapshot stats() const { return stats_.snapshot(); }
   void reset_stats() { stats_.reset(); }
@@ -107,10 +109,10 @@ class GcController {
   const GcOptions options_;
   GcStats stats_;
   Migrator migrator_;
-  std::shared_ptr<const VictimPolicy> background_policy_;
 
   std::atomic<bool> urgent_{false};
   mutable std::mutex bg_mu_;  // guards the fields below; never held across GC work
+  std::shared_ptr<const VictimPolicy> background_policy_;
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;
   bool bg_kick_ = false;

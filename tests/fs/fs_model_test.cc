@@ -781,7 +781,7 @@ TEST_CASE("fs model: heavy churn reuses space over many checkpoints") {
 
 // Churn with partial overwrites leaves segments partly valid; without a cleaner the image
 // runs out of free sections with most of it dead. Needs the GC inside FileSystem.
-TEST_CASE("fs model: churn with partial overwrites never hits ENOSPC at 20% live", "[.pending]") {
+TEST_CASE("fs model: churn with partial overwrites never hits ENOSPC at 20% live") {
   ModelOptions o;
   o.seed = 77;
   o.churn = true;
