@@ -5,17 +5,12 @@
 namespace f2sc::stress {
 
 std::optional<gc::GcStatsSnapshot> gc_stats(fs::FileSystem& fs) {
-  // PLUG IN HERE: return fs.gc_stats(); (or whatever FileSystem names its controller's
-  // GcStatsSnapshot) once FileSystem runs the GcController.
-  (void)fs;
-  return std::nullopt;
+  if (fs.read_only()) return std::nullopt;  // a read-only mount runs no GC
+  return fs.gc_stats();
 }
 
 bool apply_gc_policy(fs::FileSystem& fs, const std::string& policy) {
-  // PLUG IN HERE: hand gc::make_policy(policy) to the filesystem's GcController.
-  (void)fs;
-  (void)policy;
-  return false;
+  return static_cast<bool>(fs.set_gc_policy(policy));
 }
 
 Counters take_counters(fs::FileSystem* fs, blockdev::BlockDevice* dev) {

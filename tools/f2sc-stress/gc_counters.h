@@ -1,9 +1,9 @@
 // Counters: the one place f2sc-stress reads what the filesystem, the GC and the device did.
 //
-// GC statistics come from gc_stats() in gc_counters.cc and nowhere else. Today FileSystem
-// does not run the GcController yet, so gc_stats() returns nullopt and every gc.* figure is
-// reported as null (JSON) or n/a (tables) - never estimated. When FileSystem exposes its
-// controller's GcStatsSnapshot, gc_stats() returns it and every report fills in.
+// GC statistics come from gc_stats() in gc_counters.cc and nowhere else: the GcStatsSnapshot
+// of the GcController inside FileSystem. Where there is none (a read-only mount; --mount,
+// where the filesystem lives in f2sc-fuse) gc_stats() returns nullopt and every gc.* figure
+// is reported as null (JSON) or n/a (tables) - never estimated.
 //
 // Device counters are the BlockDevice host-interface counters (blockdev/types.h
 // DeviceStats); they are nullopt through --mount, where the device belongs to f2sc-fuse.
@@ -27,11 +27,11 @@ struct Counters {
   std::optional<gc::GcStatsSnapshot> gc;
 };
 
-// The GcStatsSnapshot of the GC running inside `fs`, or nullopt while FileSystem has none.
+// The GcStatsSnapshot of the GC running inside `fs`, or nullopt when it runs none.
 std::optional<gc::GcStatsSnapshot> gc_stats(fs::FileSystem& fs);
 
-// Sets the filesystem's GC victim policy by name (gc::make_policy). Returns false while
-// FileSystem has no GC to configure (the policy is then only recorded in the report).
+// Sets the filesystem's GC victim policy by name (gc::make_policy) for foreground and
+// background GC. Returns false when it could not (the policy is then only recorded).
 bool apply_gc_policy(fs::FileSystem& fs, const std::string& policy);
 
 // Either pointer may be null (no filesystem object through --mount; no device likewise).

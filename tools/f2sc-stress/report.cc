@@ -89,7 +89,7 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
   line("device: " + first.device + "; GC policy " +
        (!o.mount_dir.empty()      ? std::string("as the mount runs it")
         : first.gc_policy_applied ? o.gc_policy
-                                  : o.gc_policy + " (not applied: FileSystem runs no GC yet)"));
+                                  : o.gc_policy + " (not applied: no GC on this mount)"));
   if (!first.run.gc) line("GC statistics: n/a (FileSystem does not expose GC statistics yet)");
   const bool two = runs.size() == 2;
   std::snprintf(buf, sizeof buf, "%-32s %14s", "", runs[0].mode.c_str());
