@@ -6,16 +6,21 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 
 #include <catch2/catch.hpp>
 
+#include "blockdev/uri.h"
 #include "fs/dentry_hash.h"
 #include "fs/dir.h"
 #include "fs/dir_write.h"
+#include "fs/file_system.h"
 #include "fs/inode.h"
+#include "tests/fs/image_util.h"
 
 namespace f2sc::fs {
 namespace {
@@ -505,6 +510,87 @@ TEST_CASE("a corrupt table is kCorrupt, not a crash") {
     REQUIRE(!f);
     CHECK(f.error().sys_errno == ENOTDIR);
   }
+}
+
+// End to end: the FileSystem writes directories through this writer; fsck.f2fs (which checks
+// each name's hash and bucket) must find the image clean, and a remount must read every name.
+TEST_CASE("directories written through FileSystem pass fsck.f2fs") {
+  testing::TempDir d;
+  const std::string img = (d.path() / "img").string();
+  std::ofstream(img).close();
+  std::filesystem::resize_file(img, 256ull << 20);
+  auto m = testing::run("mkfs.f2fs -f " + img);
+  INFO(m.output);
+  REQUIRE(m.status == 0);
+  std::map<std::string, uint32_t> want;  // big/name -> ino
+  uint32_t big = 0, small = 0;
+  {
+    auto dev = blockdev::open_device("file:" + img);
+    REQUIRE(dev);
+    auto f = FileSystem::mount(**dev);
+    REQUIRE(f);
+    const uint32_t root = (*f)->root_ino();
+    auto b = (*f)->mkdir(root, "big", 0755, 0, 0);
+    REQUIRE(b);
+    big = b->ino;
+    auto s = (*f)->mkdir(root, "small", 0755, 0, 0);  // stays inline
+    REQUIRE(s);
+    small = s->ino;
+    for (int i = 0; i < 3000; ++i) {
+      const std::string nm = name_of(i, 1 + (i * 53) % 255);
+      auto c = (*f)->create(big, nm, 0644, 0, 0);
+      REQUIRE(c);
+      want[nm] = c->ino;
+    }
+    for (int i = 0; i < 3000; i += 3) {
+      const std::string nm = name_of(i, 1 + (i * 53) % 255);
+      REQUIRE((*f)->unlink(big, nm));
+      want.erase(nm);
+    }
+    auto sub = (*f)->mkdir(big, "sub", 0755, 0, 0);
+    REQUIRE(sub);
+    want["sub"] = sub->ino;
+    REQUIRE((*f)->create(small, "only", 0644, 0, 0));
+    REQUIRE((*f)->rename(small, "only", big, "moved"));
+    want["moved"] = 0;
+    for (int i = 0; i < 30; ++i)
+      REQUIRE((*f)->setxattr(big, "user.attr" + std::to_string(i), std::vector<uint8_t>(90, i)));
+    REQUIRE((*f)->unmount());
+  }
+  auto c = testing::run("fsck.f2fs --dry-run " + img);
+  INFO(c.output);
+  CHECK(c.status == 0);
+  CHECK(c.output.find("[Fail]") == std::string::npos);
+
+  auto dev = blockdev::open_device("file:" + img);
+  REQUIRE(dev);
+  auto f = FileSystem::mount(**dev);
+  REQUIRE(f);
+  auto l = (*f)->readdir(big);
+  REQUIRE(l);
+  CHECK(l->size() == want.size() + 2);
+  for (const auto& e : *l) {
+    if (e.name == "." || e.name == "..") continue;
+    REQUIRE(want.count(e.name));
+    if (want[e.name]) CHECK(e.ino == want[e.name]);
+  }
+  auto ba = (*f)->getattr(big);
+  REQUIRE(ba);
+  CHECK(!(ba->inline_flags & kInlineDentry));  // converted
+  CHECK(ba->current_depth >= 3);
+  auto sa = (*f)->getattr(small);
+  REQUIRE(sa);
+  CHECK((sa->inline_flags & kInlineDentry));
+  auto sl = (*f)->readdir(small);
+  REQUIRE(sl);
+  CHECK(sl->size() == 2);
+  auto x = (*f)->getxattr(big, "user.attr29");
+  REQUIRE(x);
+  CHECK(*x == std::vector<uint8_t>(90, 29));
+  auto xs = (*f)->listxattr(big);
+  REQUIRE(xs);
+  CHECK(xs->size() == 30);
+  REQUIRE((*f)->unmount());
 }
 
 }  // namespace
