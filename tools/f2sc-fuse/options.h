@@ -1,0 +1,49 @@
+// Command line of f2sc-fuse: DEVICE MOUNTPOINT [-f] [-d] [-s] [-o OPTS] [--help] [--version].
+//
+// -o takes a comma-separated list. f2sc's own options are consumed here; the mount(8)
+// options a mount helper passes that mean nothing to FUSE are dropped; everything else is
+// handed to libfuse (fuse_session_new), which rejects what it does not know.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace f2sc::fuse {
+
+struct Options {
+  std::string device;      // DEVICE as given (also the fsname shown in /proc/mounts)
+  std::string device_uri;  // what open_device() gets (DEVICE, or backend=)
+  std::string mountpoint;
+  bool foreground = false;                // -f
+  bool debug = false;                     // -d, -o debug: libfuse traces every request
+  bool single_thread = false;             // -s
+  bool read_only = false;                 // -o ro
+  std::optional<bool> copy_offload;       // -o copy_offload=on|off (unset: device default)
+  bool default_permissions = true;        // -o nodefault_permissions turns the kernel checks off
+  bool writeback_cache = true;            // -o writeback_cache=on|off
+  unsigned max_threads = 10;              // -o threads=N (alias max_threads=N)
+  double attr_timeout = 1.0;              // -o attr_timeout=SEC
+  double entry_timeout = 1.0;             // -o entry_timeout=SEC (also for negative entries)
+  uint32_t checkpoint_interval = 30;      // -o checkpoint_interval=SEC (0: no timer)
+  std::vector<std::string> fuse_options;  // passed to libfuse as -o
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Parses argv. Errors carry a message for the user (exit status 2).
+Result<Options> parse_options(int argc, const char* const* argv);
+
+// The --help text.
+std::string usage(const std::string& prog);
+
+// libfuse arguments (argv[0] first) for fuse_session_new: -o with fsname, subtype,
+// default_permissions, ro and the pass-through options; -d when debugging.
+std::vector<std::string> fuse_args(const Options& o, const std::string& prog);
+
+}  // namespace f2sc::fuse
