@@ -1,0 +1,525 @@
+// f2sc-fuse through a real mount: POSIX calls from this process (and a non-root child for
+// permissions), then fusermount3 -u, fsck.f2fs --dry-run judged strictly, and a second
+// mount that reads everything back. Skips (with a warning) where /dev/fuse is missing or
+// mounting is not permitted.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/fs/fs_test_util.h"
+#include "tests/fuse/fuse_mount.h"
+
+namespace {
+
+using f2sc::fs::testing::fsck_clean;
+using f2sc::fs::testing::mkfs_image;
+using f2sc::fs::testing::TempDir;
+using f2sc::fuse::testing::FuseMount;
+
+constexpr uint64_t kImageBytes = 256ull << 20;
+constexpr unsigned kF2fsIocWriteCheckpoint = _IO(0xf5, 7);
+
+// The f2sc-fuse under test: the build's, or $F2SC_FUSE_BIN (e.g. a sanitizer build).
+std::string fuse_bin() {
+  const char* env = std::getenv("F2SC_FUSE_BIN");
+  return env && *env ? env : F2SC_FUSE_BIN;
+}
+
+// An image, a mountpoint and a log in a temporary directory others may traverse (the
+// permission test runs as nobody).
+struct Fixture {
+  TempDir dir;
+  std::string img = (dir.path() / "img").string();
+  std::string mnt = (dir.path() / "mnt").string();
+  std::string log = (dir.path() / "f2sc-fuse.log").string();
+  std::unique_ptr<FuseMount> m;
+
+  Fixture() {
+    std::filesystem::create_directory(mnt);
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+    mkfs_image(img, kImageBytes, "-q");
+  }
+
+  // Mounts; false (after a warning) when this machine cannot mount FUSE.
+  bool mount(const std::vector<std::string>& opts = {}) {
+    if (std::string why = f2sc::fuse::testing::fuse_unavailable(); !why.empty()) {
+      WARN("FUSE test skipped: " << why);
+      return false;
+    }
+    m = std::make_unique<FuseMount>(fuse_bin(), img, mnt, log);
+    auto s = m->start(opts);
+    if (s == FuseMount::Start::kNotPermitted) {
+      WARN("FUSE test skipped: mounting is not permitted here:\n" << m->log());
+      return false;
+    }
+    INFO(m->log());
+    REQUIRE(s == FuseMount::Start::kMounted);
+    return true;
+  }
+
+  // Clean unmount: f2sc-fuse exits 0 after its checkpoint.
+  void unmount() {
+    int status = m->unmount();
+    INFO(m->log());
+    REQUIRE_FALSE(m->watchdog_fired());
+    REQUIRE(status == 0);
+    m.reset();
+  }
+
+  void require_fsck_clean() {
+    std::string out;
+    bool clean = fsck_clean(img, &out);
+    INFO(out);
+    REQUIRE(clean);
+  }
+
+  std::string p(const std::string& rel) const { return mnt + "/" + rel; }
+};
+
+std::string pattern(uint64_t seed, size_t n) {
+  std::string s(n, '\0');
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s[i] = static_cast<char>(x);
+  }
+  return s;
+}
+
+void write_file(const std::string& path, const std::string& data, mode_t mode = 0644) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  INFO(path << ": " << std::strerror(errno));
+  REQUIRE(fd >= 0);
+  size_t done = 0;
+  while (done < data.size()) {
+    const size_t chunk = std::min<size_t>(data.size() - done, 1 << 20);
+    ssize_t n = ::write(fd, data.data() + done, chunk);
+    INFO("write " << path << ": " << std::strerror(errno));
+    REQUIRE(n > 0);
+    done += static_cast<size_t>(n);
+  }
+  REQUIRE(::close(fd) == 0);
+}
+
+std::string read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  INFO(path << ": " << std::strerror(errno));
+  REQUIRE(fd >= 0);
+  std::string out;
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    REQUIRE(n >= 0);
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::set<std::string> list_dir(const std::string& path) {
+  std::set<std::string> names;
+  DIR* d = ::opendir(path.c_str());
+  INFO(path << ": " << std::strerror(errno));
+  REQUIRE(d != nullptr);
+  while (dirent* e = ::readdir(d)) names.insert(e->d_name);
+  ::closedir(d);
+  return names;
+}
+
+// errno of a call that returned -1, 0 when it succeeded.
+template <class F>
+int err_of(F&& f) {
+  errno = 0;
+  return f() < 0 ? errno : 0;
+}
+
+struct stat stat_of(const std::string& path) {
+  struct stat st {};
+  INFO(path << ": " << std::strerror(errno));
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st;
+}
+
+std::string name_of(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "file-%05d", i);
+  return buf;
+}
+
+constexpr int kManyFiles = 2000;
+constexpr uint64_t kSparseOffset = 5ull << 30;  // beyond 4 GiB: 64-bit offsets end to end
+
+// Everything the first mount writes, checked again by the second.
+void verify_tree(const Fixture& fx) {
+  CHECK(read_file(fx.p("dir/renamed.txt")) == "hello, f2sc\n");
+  CHECK(read_file(fx.p("large")) == pattern(7, 32 << 20));
+
+  std::set<std::string> many = list_dir(fx.p("many"));
+  CHECK(many.size() == kManyFiles / 2 + 2);
+  for (int i = 1; i < kManyFiles; i += 2) {
+    INFO(name_of(i));
+    CHECK(many.count(name_of(i)) == 1);
+  }
+  CHECK(read_file(fx.p("many/" + name_of(1999))) == name_of(1999));
+
+  char target[256] = {};
+  REQUIRE(::readlink(fx.p("link").c_str(), target, sizeof target - 1) > 0);
+  CHECK(std::string(target) == "dir/renamed.txt");
+  CHECK(stat_of(fx.p("hard")).st_nlink == 2);
+  CHECK(stat_of(fx.p("hard")).st_ino == stat_of(fx.p("dir/renamed.txt")).st_ino);
+
+  struct stat sp = stat_of(fx.p("sparse"));
+  CHECK(static_cast<uint64_t>(sp.st_size) == kSparseOffset + 4096);
+  CHECK(sp.st_blocks < 64);
+  int fd = ::open(fx.p("sparse").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  std::string buf(4096, 'x');
+  CHECK(::pread(fd, buf.data(), 4096, static_cast<off_t>(kSparseOffset)) == 4096);
+  CHECK(buf == pattern(3, 4096));
+  CHECK(::pread(fd, buf.data(), 4096, 1 << 30) == 4096);
+  CHECK(buf == std::string(4096, '\0'));
+  ::close(fd);
+
+  std::string t = read_file(fx.p("truncated"));
+  REQUIRE(t.size() == 20000);
+  CHECK(t.substr(0, 5000) == pattern(5, 5000));
+  CHECK(t.substr(5000) == std::string(15000, '\0'));
+
+  struct stat ch = stat_of(fx.p("attrs"));
+  CHECK((ch.st_mode & 07777) == 0640);
+  CHECK(ch.st_uid == 1234);
+  CHECK(ch.st_gid == 5678);
+  CHECK(ch.st_atim.tv_sec == 1000000000);
+  CHECK(ch.st_atim.tv_nsec == 123456789);
+  CHECK(ch.st_mtim.tv_sec == 1200000000);
+
+  char v[64] = {};
+  CHECK(::getxattr(fx.p("attrs").c_str(), "user.color", v, sizeof v) == 4);
+  CHECK(std::string(v) == "blue");
+  CHECK(err_of([&] { return ::getxattr(fx.p("attrs").c_str(), "user.gone", v, sizeof v); }) ==
+        ENODATA);
+
+  CHECK(read_file(fx.p("copy")) == pattern(11, (8 << 20) + 123));
+  CHECK(read_file(fx.p("a")) == "content of b");
+  CHECK(read_file(fx.p("b")) == "content of a");
+}
+
+}  // namespace
+
+TEST_CASE("f2sc-fuse: POSIX calls on a mount, fsck.f2fs clean, contents survive a remount",
+          "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+
+  // create, write, read
+  write_file(fx.p("hello.txt"), "hello, f2sc\n");
+  CHECK(read_file(fx.p("hello.txt")) == "hello, f2sc\n");
+
+  // directories and rename
+  REQUIRE(::mkdir(fx.p("dir").c_str(), 0755) == 0);
+  REQUIRE(::mkdir(fx.p("dir/sub").c_str(), 0700) == 0);
+  CHECK(stat_of(fx.p("dir")).st_nlink == 3);
+  REQUIRE(::rename(fx.p("hello.txt").c_str(), fx.p("dir/renamed.txt").c_str()) == 0);
+  CHECK(err_of([&] { return ::access(fx.p("hello.txt").c_str(), F_OK); }) == ENOENT);
+  REQUIRE(::rmdir(fx.p("dir/sub").c_str()) == 0);
+  CHECK(list_dir(fx.p("dir")) == std::set<std::string>{".", "..", "renamed.txt"});
+
+  // rename flags
+  write_file(fx.p("a"), "content of a");
+  write_file(fx.p("b"), "content of b");
+  CHECK(err_of([&] {
+          return ::renameat2(AT_FDCWD, fx.p("a").c_str(), AT_FDCWD, fx.p("b").c_str(),
+                             RENAME_NOREPLACE);
+        }) == EEXIST);
+  REQUIRE(::renameat2(AT_FDCWD, fx.p("a").c_str(), AT_FDCWD, fx.p("b").c_str(), RENAME_EXCHANGE) ==
+          0);
+  write_file(fx.p("victim"), "replaced");
+  REQUIRE(::rename(fx.p("victim").c_str(), fx.p("victim2").c_str()) == 0);
+  write_file(fx.p("victim"), "replacement");
+  REQUIRE(::rename(fx.p("victim").c_str(), fx.p("victim2").c_str()) == 0);
+  CHECK(read_file(fx.p("victim2")) == "replacement");
+  REQUIRE(::unlink(fx.p("victim2").c_str()) == 0);
+
+  // symlink and hard link
+  REQUIRE(::symlink("dir/renamed.txt", fx.p("link").c_str()) == 0);
+  CHECK(read_file(fx.p("link")) == "hello, f2sc\n");
+  CHECK(S_ISLNK(stat_of(fx.p("link")).st_mode));
+  REQUIRE(::link(fx.p("dir/renamed.txt").c_str(), fx.p("hard").c_str()) == 0);
+  CHECK(stat_of(fx.p("dir/renamed.txt")).st_nlink == 2);
+
+  // many files in one directory, half removed again
+  REQUIRE(::mkdir(fx.p("many").c_str(), 0755) == 0);
+  for (int i = 0; i < kManyFiles; ++i) write_file(fx.p("many/" + name_of(i)), name_of(i));
+  CHECK(list_dir(fx.p("many")).size() == kManyFiles + 2);
+  for (int i = 0; i < kManyFiles; i += 2) {
+    INFO(name_of(i));
+    REQUIRE(::unlink(fx.p("many/" + name_of(i)).c_str()) == 0);
+  }
+
+  // a large file, written in 1 MiB pieces and read back
+  write_file(fx.p("large"), pattern(7, 32 << 20));
+  CHECK(read_file(fx.p("large")) == pattern(7, 32 << 20));
+
+  // a sparse file past 4 GiB
+  {
+    int fd = ::open(fx.p("sparse").c_str(), O_RDWR | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    std::string d = pattern(3, 4096);
+    REQUIRE(::pwrite(fd, d.data(), d.size(), static_cast<off_t>(kSparseOffset)) == 4096);
+    REQUIRE(::fsync(fd) == 0);
+    ::close(fd);
+  }
+
+  // truncate down and up
+  write_file(fx.p("truncated"), pattern(5, 10000));
+  REQUIRE(::truncate(fx.p("truncated").c_str(), 5000) == 0);
+  REQUIRE(::truncate(fx.p("truncated").c_str(), 20000) == 0);
+
+  // chmod, chown, times (explicit and UTIME_NOW), xattrs
+  write_file(fx.p("attrs"), "attributes");
+  REQUIRE(::chmod(fx.p("attrs").c_str(), 0640) == 0);
+  REQUIRE(::chown(fx.p("attrs").c_str(), 1234, 5678) == 0);
+  {
+    timespec now_times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    struct stat before = stat_of(fx.p("attrs"));
+    REQUIRE(::utimensat(AT_FDCWD, fx.p("attrs").c_str(), now_times, 0) == 0);
+    CHECK(stat_of(fx.p("attrs")).st_mtim.tv_sec >= before.st_mtim.tv_sec);
+    timespec times[2] = {{1000000000, 123456789}, {1200000000, 5}};
+    REQUIRE(::utimensat(AT_FDCWD, fx.p("attrs").c_str(), times, 0) == 0);
+  }
+  REQUIRE(::setxattr(fx.p("attrs").c_str(), "user.color", "blue", 4, 0) == 0);
+  REQUIRE(::setxattr(fx.p("attrs").c_str(), "user.gone", "x", 1, 0) == 0);
+  CHECK(err_of([&] {
+          return ::setxattr(fx.p("attrs").c_str(), "user.color", "red", 3, XATTR_CREATE);
+        }) == EEXIST);
+  {
+    char names[256] = {};
+    ssize_t n = ::listxattr(fx.p("attrs").c_str(), names, sizeof names);
+    REQUIRE(n > 0);
+    std::set<std::string> got;
+    for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(std::strlen(names + i)) + 1)
+      got.insert(names + i);
+    CHECK(got == std::set<std::string>{"user.color", "user.gone"});
+    CHECK(::getxattr(fx.p("attrs").c_str(), "user.color", nullptr, 0) == 4);
+    char small[2];
+    CHECK(err_of([&] {
+            return ::getxattr(fx.p("attrs").c_str(), "user.color", small, sizeof small);
+          }) == ERANGE);
+  }
+  REQUIRE(::removexattr(fx.p("attrs").c_str(), "user.gone") == 0);
+
+  // copy_file_range inside the mount
+  write_file(fx.p("copy-src"), pattern(11, (8 << 20) + 123));
+  {
+    int in = ::open(fx.p("copy-src").c_str(), O_RDONLY);
+    int out = ::open(fx.p("copy").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(in >= 0);
+    REQUIRE(out >= 0);
+    size_t total = 0;
+    while (true) {
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+      INFO(std::strerror(errno));
+      REQUIRE(n >= 0);
+      if (n == 0) break;
+      total += static_cast<size_t>(n);
+    }
+    CHECK(total == (8u << 20) + 123);
+    ::close(in);
+    ::close(out);
+  }
+  REQUIRE(::unlink(fx.p("copy-src").c_str()) == 0);
+
+  // statfs
+  {
+    struct statvfs v {};
+    REQUIRE(::statvfs(fx.mnt.c_str(), &v) == 0);
+    CHECK(v.f_bsize == 4096);
+    CHECK(v.f_blocks > 0);
+    CHECK(v.f_bfree < v.f_blocks);
+    CHECK(v.f_bavail <= v.f_bfree);
+    CHECK(v.f_namemax == 255);
+    CHECK(v.f_files > v.f_ffree);
+  }
+
+  // an unlinked file that is still open keeps its data until the last close
+  {
+    write_file(fx.p("orphan"), "still here");
+    int fd = ::open(fx.p("orphan").c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    REQUIRE(::unlink(fx.p("orphan").c_str()) == 0);
+    CHECK(err_of([&] { return ::access(fx.p("orphan").c_str(), F_OK); }) == ENOENT);
+    REQUIRE(::pwrite(fd, "!", 1, 10) == 1);
+    char buf[16] = {};
+    CHECK(::pread(fd, buf, sizeof buf, 0) == 11);
+    CHECK(std::string(buf) == "still here!");
+    ::close(fd);
+  }
+
+  // F2FS_IOC_WRITE_CHECKPOINT
+  {
+    int fd = ::open(fx.mnt.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    CHECK(::ioctl(fd, kF2fsIocWriteCheckpoint) == 0);
+    ::close(fd);
+  }
+
+  verify_tree(fx);
+  fx.unmount();
+  fx.require_fsck_clean();
+
+  REQUIRE(fx.mount());
+  verify_tree(fx);
+  fx.unmount();
+  fx.require_fsck_clean();
+}
+
+TEST_CASE("f2sc-fuse: error cases return POSIX errnos", "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+  REQUIRE(::mkdir(fx.p("d").c_str(), 0755) == 0);
+  write_file(fx.p("d/f"), "x");
+  write_file(fx.p("f"), "y");
+  CHECK(err_of([&] { return ::open(fx.p("missing").c_str(), O_RDONLY); }) == ENOENT);
+  CHECK(err_of([&] { return ::open(fx.p("f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644); }) ==
+        EEXIST);
+  CHECK(err_of([&] { return ::mkdir(fx.p("d").c_str(), 0755); }) == EEXIST);
+  CHECK(err_of([&] { return ::rmdir(fx.p("d").c_str()); }) == ENOTEMPTY);
+  CHECK(err_of([&] { return ::rmdir(fx.p("f").c_str()); }) == ENOTDIR);
+  CHECK(err_of([&] { return ::unlink(fx.p("d").c_str()); }) == EISDIR);
+  CHECK(err_of([&] { return ::open(fx.p("f/x").c_str(), O_RDONLY); }) == ENOTDIR);
+  CHECK(err_of([&] { return ::rename(fx.p("d").c_str(), fx.p("f").c_str()); }) == ENOTDIR);
+  CHECK(err_of([&] { return ::rename(fx.p("f").c_str(), fx.p("d").c_str()); }) == EISDIR);
+  CHECK(err_of([&] { return ::rename(fx.p("d").c_str(), fx.p("d/sub").c_str()); }) == EINVAL);
+  CHECK(err_of([&] { return ::link(fx.p("d").c_str(), fx.p("dlink").c_str()); }) == EPERM);
+  CHECK(err_of([&] { return ::mkdir(fx.p(std::string(256, 'n')).c_str(), 0755); }) == ENAMETOOLONG);
+  char v[8];
+  CHECK(err_of([&] { return ::getxattr(fx.p("f").c_str(), "user.none", v, sizeof v); }) == ENODATA);
+  CHECK(err_of([&] { return ::removexattr(fx.p("f").c_str(), "user.none"); }) == ENODATA);
+  CHECK(err_of([&] { return ::setxattr(fx.p("f").c_str(), "user.none", "1", 1, XATTR_REPLACE); }) ==
+        ENODATA);
+  {
+    int fd = ::open(fx.p("f").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK(err_of([&] { return ::ioctl(fd, _IO(0xf5, 99)); }) == ENOTTY);
+    ::close(fd);
+  }
+  fx.unmount();
+  fx.require_fsck_clean();
+}
+
+TEST_CASE("f2sc-fuse: default_permissions enforces modes for other users", "[fuse]") {
+  if (::getuid() != 0) {
+    WARN("permission test skipped: needs root to switch to nobody");
+    return;
+  }
+  Fixture fx;
+  if (!fx.mount({"-o", "allow_other"})) return;
+  write_file(fx.p("public"), "anyone", 0644);
+  write_file(fx.p("private"), "root only", 0600);
+  REQUIRE(::chmod(fx.p("private").c_str(), 0600) == 0);
+  REQUIRE(::mkdir(fx.p("closed").c_str(), 0755) == 0);
+  // Each check runs in a child as nobody; its exit status is the errno it got.
+  auto as_nobody = [](const std::function<int()>& f) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(200);
+      _exit(f());
+    }
+    int st = 0;
+    REQUIRE(::waitpid(pid, &st, 0) == pid);
+    REQUIRE(WIFEXITED(st));
+    return WEXITSTATUS(st);
+  };
+  auto open_err = [](std::string path, int flags) {
+    return [path, flags] {
+      int fd = ::open(path.c_str(), flags, 0644);
+      if (fd < 0) return errno;
+      ::close(fd);
+      return 0;
+    };
+  };
+  CHECK(as_nobody(open_err(fx.p("public"), O_RDONLY)) == 0);
+  CHECK(as_nobody(open_err(fx.p("public"), O_WRONLY)) == EACCES);
+  CHECK(as_nobody(open_err(fx.p("private"), O_RDONLY)) == EACCES);
+  CHECK(as_nobody(open_err(fx.p("closed/new"), O_CREAT | O_WRONLY)) == EACCES);
+  CHECK(as_nobody([&] { return ::chmod(fx.p("public").c_str(), 0777) < 0 ? errno : 0; }) == EPERM);
+  CHECK(as_nobody([&] {
+          int fd = ::open(fx.mnt.c_str(), O_RDONLY | O_DIRECTORY);
+          if (fd < 0) return 100;
+          int r = ::ioctl(fd, kF2fsIocWriteCheckpoint) < 0 ? errno : 0;
+          ::close(fd);
+          return r;
+        }) == EPERM);
+  fx.unmount();
+  fx.require_fsck_clean();
+}
+
+TEST_CASE("f2sc-fuse: SIGTERM unmounts with a checkpoint", "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+  write_file(fx.p("kept"), pattern(9, 300000));
+  REQUIRE(::mkdir(fx.p("dir").c_str(), 0755) == 0);
+  int status = fx.m->signal(SIGTERM);
+  INFO(fx.m->log());
+  CHECK(status == 0);
+  fx.m.reset();
+  fx.require_fsck_clean();
+  REQUIRE(fx.mount());
+  CHECK(read_file(fx.p("kept")) == pattern(9, 300000));
+  CHECK(S_ISDIR(stat_of(fx.p("dir")).st_mode));
+  fx.unmount();
+}
+
+TEST_CASE("f2sc-fuse: -o ro refuses writes and leaves the image untouched", "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+  write_file(fx.p("f"), "data");
+  fx.unmount();
+  const std::string before = read_file(fx.img);
+  REQUIRE(fx.mount({"-o", "ro"}));
+  CHECK(read_file(fx.p("f")) == "data");
+  CHECK(err_of([&] { return ::open(fx.p("g").c_str(), O_CREAT | O_WRONLY, 0644); }) == EROFS);
+  CHECK(err_of([&] { return ::mkdir(fx.p("d").c_str(), 0755); }) == EROFS);
+  CHECK(err_of([&] { return ::unlink(fx.p("f").c_str()); }) == EROFS);
+  fx.unmount();
+  CHECK(read_file(fx.img) == before);
+}
+
+TEST_CASE("f2sc-fuse: bad usage and a bad device fail with a message", "[fuse]") {
+  auto r = f2sc::testing::run(fuse_bin() + " onlyone");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("expected DEVICE and MOUNTPOINT") != std::string::npos);
+  r = f2sc::testing::run(fuse_bin() + " a b -o copy_offload=maybe");
+  CHECK(r.status == 2);
+  TempDir d;
+  const std::string junk = (d.path() / "junk").string();
+  write_file(junk, std::string(1 << 20, 'j'));
+  r = f2sc::testing::run(fuse_bin() + " " + junk + " " + d.path().string());
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_FALSE(f2sc::fuse::testing::is_mounted(d.path().string()));
+}
