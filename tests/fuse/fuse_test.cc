@@ -227,6 +227,22 @@ void verify_tree(const Fixture& fx) {
   CHECK(read_file(fx.p("b")) == "content of a");
 }
 
+// Whether a process whose command line contains `needle` is running (the daemon is no
+// child of ours, so it cannot be waited for).
+bool process_running(const std::string& needle) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = f2sc::fuse::testing::read_text(e.path().string() + "/cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos &&
+        f2sc::fuse::testing::read_text(e.path().string() + "/stat").find(") Z") ==
+            std::string::npos)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("f2sc-fuse: POSIX calls on a mount, fsck.f2fs clean, contents survive a remount",
@@ -522,4 +538,39 @@ TEST_CASE("f2sc-fuse: bad usage and a bad device fail with a message", "[fuse]")
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK_FALSE(f2sc::fuse::testing::is_mounted(d.path().string()));
+}
+
+TEST_CASE("f2sc-fuse: without -f it daemonizes, with relative paths, and unmounts cleanly",
+          "[fuse]") {
+  Fixture fx;
+  if (std::string why = f2sc::fuse::testing::fuse_unavailable(); !why.empty()) {
+    WARN("FUSE test skipped: " << why);
+    return;
+  }
+  auto r = f2sc::testing::run("cd " + fx.dir.path().string() + " && " + fuse_bin() + " img mnt");
+  if (r.output.find("fuse:") != std::string::npos ||
+      r.output.find("fusermount3:") != std::string::npos) {
+    WARN("FUSE test skipped: mounting is not permitted here:\n" << r.output);
+    return;
+  }
+  struct LazyUnmount {  // a failed check must not leave the daemon's mount behind
+    std::string mnt;
+    ~LazyUnmount() {
+      if (f2sc::fuse::testing::is_mounted(mnt)) f2sc::testing::run("fusermount3 -u -z " + mnt);
+    }
+  } guard{fx.mnt};
+  INFO(r.output);
+  REQUIRE(r.status == 0);  // the parent returns once the mount is up
+  REQUIRE(f2sc::fuse::testing::is_mounted(fx.mnt));
+  write_file(fx.p("f"), "daemon");
+  REQUIRE(f2sc::testing::run("fusermount3 -u " + fx.mnt).status == 0);
+  const std::string needle = fuse_bin() + " img mnt";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (process_running(needle) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE_FALSE(process_running(needle));
+  fx.require_fsck_clean();
+  REQUIRE(fx.mount());
+  CHECK(read_file(fx.p("f")) == "daemon");
+  fx.unmount();
 }

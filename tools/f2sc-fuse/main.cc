@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -67,6 +68,15 @@ int daemonize(int& ready_fd) {
   ready_fd = p[1];
   ::setsid();
   return -1;
+}
+
+// realpath(3) of an existing path.
+Result<std::string> absolute_path(const std::string& path) {
+  char* r = ::realpath(path.c_str(), nullptr);
+  if (!r) return fail(sys_error(errno, "resolving the path"));
+  std::string out(r);
+  std::free(r);
+  return out;
 }
 
 // Detaches from the terminal once the mount is up.
@@ -174,6 +184,16 @@ int run(int argc, char** argv) {
     std::printf("f2sc-fuse %s (libfuse %s)\n", F2SC_VERSION, fuse_pkgversion());
     return 0;
   }
+  // Absolute paths: the daemon leaves its working directory for "/", and libfuse unmounts
+  // by the path it was given; /proc/mounts then also names the image unambiguously.
+  if (auto m = absolute_path(o->mountpoint); !m) {
+    std::fprintf(stderr, "f2sc-fuse: mountpoint %s: %s\n", o->mountpoint.c_str(),
+                 m.error().message.c_str());
+    return 1;
+  } else {
+    o->mountpoint = *m;
+  }
+  if (auto d = absolute_path(o->device); d) o->device = *d;  // a URI stays as it is
   int ready_fd = -1;
   if (!o->foreground) {
     if (int status = daemonize(ready_fd); status >= 0) return status;
