@@ -224,6 +224,11 @@ void verify_tree(const Fixture& fx) {
 
   CHECK(read_file(fx.p("copy")) == pattern(11, (8 << 20) + 123));
   CHECK(read_file(fx.p("a")) == "content of b");
+  {
+    std::string want = pattern(13, 3 * 4096);
+    std::fill(want.begin() + 4096, want.begin() + 8192, '\0');
+    CHECK(read_file(fx.p("falloc")) == want);
+  }
   CHECK(read_file(fx.p("b")) == "content of a");
 }
 
@@ -313,6 +318,23 @@ TEST_CASE("f2sc-fuse: POSIX calls on a mount, fsck.f2fs clean, contents survive 
   write_file(fx.p("truncated"), pattern(5, 10000));
   REQUIRE(::truncate(fx.p("truncated").c_str(), 5000) == 0);
   REQUIRE(::truncate(fx.p("truncated").c_str(), 20000) == 0);
+
+  // fallocate: keep-size preallocation, then a punched hole reads as zeroes
+  {
+    write_file(fx.p("falloc"), pattern(13, 3 * 4096));
+    int fd = ::open(fx.p("falloc").c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    INFO(std::strerror(errno));
+    CHECK(::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 16 * 4096) == 0);
+    CHECK(stat_of(fx.p("falloc")).st_size == 3 * 4096);
+    CHECK(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096) == 0);
+    std::string got(3 * 4096, 'x');
+    CHECK(::pread(fd, got.data(), got.size(), 0) == 3 * 4096);
+    std::string want = pattern(13, 3 * 4096);
+    std::fill(want.begin() + 4096, want.begin() + 8192, '\0');
+    CHECK(got == want);
+    ::close(fd);
+  }
 
   // chmod, chown, times (explicit and UTIME_NOW), xattrs
   write_file(fx.p("attrs"), "attributes");
