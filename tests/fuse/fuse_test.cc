@@ -596,3 +596,44 @@ TEST_CASE("f2sc-fuse: without -f it daemonizes, with relative paths, and unmount
   CHECK(read_file(fx.p("f")) == "daemon");
   fx.unmount();
 }
+
+TEST_CASE("mount.fuse.f2sc: mount(8)'s helper convention", "[fuse]") {
+  Fixture fx;
+  if (std::string why = f2sc::fuse::testing::fuse_unavailable(); !why.empty()) {
+    WARN("FUSE test skipped: " << why);
+    return;
+  }
+  const std::string helper = F2SC_MOUNT_HELPER;
+  // -f is mount(8)'s "fake": nothing happens.
+  auto r = f2sc::testing::run(helper + " " + fx.img + " " + fx.mnt + " -nvf -o rw");
+  CHECK(r.status == 0);
+  CHECK_FALSE(f2sc::fuse::testing::is_mounted(fx.mnt));
+  r = f2sc::testing::run(helper + " " + fx.img);
+  CHECK(r.status == 2);
+  r = f2sc::testing::run(helper + " " + fx.img + " " + fx.mnt + " -x");
+  CHECK(r.status == 2);
+
+  r = f2sc::testing::run(helper + " " + fx.img + " " + fx.mnt +
+                         " -n -o rw,noatime,defaults,nodev -t fuse.f2sc");
+  if (r.output.find("fuse:") != std::string::npos ||
+      r.output.find("fusermount3:") != std::string::npos) {
+    WARN("FUSE test skipped: mounting is not permitted here:\n" << r.output);
+    return;
+  }
+  struct LazyUnmount {
+    std::string mnt;
+    ~LazyUnmount() {
+      if (f2sc::fuse::testing::is_mounted(mnt)) f2sc::testing::run("fusermount3 -u -z " + mnt);
+    }
+  } guard{fx.mnt};
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE(f2sc::fuse::testing::is_mounted(fx.mnt));
+  write_file(fx.p("f"), "helper");
+  REQUIRE(f2sc::testing::run("fusermount3 -u " + fx.mnt).status == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (process_running(fx.img) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE_FALSE(process_running(fx.img));
+  fx.require_fsck_clean();
+}
