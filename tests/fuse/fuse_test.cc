@@ -788,3 +788,31 @@ TEST_CASE("f2sc-fuse: threads writing, reading and listing at once", "[fuse]") {
   check_contents();
   fx.unmount();
 }
+
+TEST_CASE("f2sc-fuse: a full filesystem says ENOSPC, and space comes back after unlink", "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+  write_file(fx.p("keep"), pattern(21, 100000));
+  // With the write-back cache the error may surface at fsync or close instead of write.
+  int fd = ::open(fx.p("fill").c_str(), O_WRONLY | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  const std::string chunk(1 << 20, 'f');
+  int err = 0;
+  for (int i = 0; i < 1024 && err == 0; ++i) {
+    if (::write(fd, chunk.data(), chunk.size()) < 0)
+      err = errno;
+    else if (i % 8 == 7 && ::fsync(fd) != 0)
+      err = errno;
+  }
+  if (::close(fd) != 0 && err == 0) err = errno;
+  CHECK(err == ENOSPC);
+  REQUIRE(::unlink(fx.p("fill").c_str()) == 0);
+  write_file(fx.p("after"), pattern(22, 64 << 20));  // needs the freed space back
+  CHECK(read_file(fx.p("after")) == pattern(22, 64 << 20));
+  fx.unmount();
+  fx.require_fsck_clean();
+  REQUIRE(fx.mount());
+  CHECK(read_file(fx.p("keep")) == pattern(21, 100000));
+  CHECK(read_file(fx.p("after")) == pattern(22, 64 << 20));
+  fx.unmount();
+}
