@@ -556,6 +556,15 @@ TEST_CASE("f2sc-fuse: bad usage and a bad device fail with a message", "[fuse]")
   CHECK(r.output.find("expected DEVICE and MOUNTPOINT") != std::string::npos);
   r = f2sc::testing::run(fuse_bin() + " a b -o copy_offload=maybe");
   CHECK(r.status == 2);
+  {  // an option libfuse rejects: no mount, and the image is not touched
+    Fixture fx;
+    const std::string before = read_file(fx.img);
+    r = f2sc::testing::run(fuse_bin() + " -f " + fx.img + " " + fx.mnt + " -o no_such_option");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK_FALSE(f2sc::fuse::testing::is_mounted(fx.mnt));
+    CHECK(read_file(fx.img) == before);
+  }
   TempDir d;
   const std::string junk = (d.path() / "junk").string();
   write_file(junk, std::string(1 << 20, 'j'));

@@ -120,27 +120,19 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   argv.push_back(nullptr);
   ::fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(args.size()), argv.data());
 
-  auto finish_fs = [&](int status) {
-    if (auto s = fsys.unmount(); !s) {
-      log_line(settings, "final checkpoint failed: " + s.error().message);
-      return 1;
-    }
-    return status;
-  };
-
+  // Until the first request is served nothing has changed, so the failures below drop the
+  // FileSystem without unmount(): no checkpoint, the image stays exactly as it was.
   fuse_session* se = fuse_session_new(&fargs, &operations(), sizeof(fuse_lowlevel_ops), &ctx);
   fuse_opt_free_args(&fargs);
-  if (!se) {  // libfuse printed why (an unknown -o option, most often)
-    return finish_fs(1);
-  }
+  if (!se) return 1;  // libfuse printed why (an unknown -o option, most often)
   if (fuse_set_signal_handlers(se) != 0) {
     fuse_session_destroy(se);
-    return finish_fs(1);
+    return 1;
   }
   if (fuse_session_mount(se, o.mountpoint.c_str()) != 0) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
-    return finish_fs(1);
+    return 1;
   }
   if (!o.foreground) {
     openlog("f2sc-fuse", LOG_PID, LOG_DAEMON);
@@ -165,7 +157,11 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   fuse_session_destroy(se);
   if (rc < 0) log_line(settings, std::string("request loop failed: ") + std::strerror(-rc));
   // rc > 0 is the signal that ended the loop: a clean shutdown.
-  return finish_fs(rc < 0 ? 1 : 0);
+  if (auto s = fsys.unmount(); !s) {
+    log_line(settings, "final checkpoint failed: " + s.error().message);
+    return 1;
+  }
+  return rc < 0 ? 1 : 0;
 }
 
 int run(int argc, char** argv) {
