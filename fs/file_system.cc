@@ -633,6 +633,10 @@ Result<StatFs> FileSystem::statfs() {
   return s;
 }
 
+segment::SpaceUsage FileSystem::space_usage() const {
+  return impl_->sm_ ? impl_->sm_->space_usage() : segment::SpaceUsage{};
+}
+
 FsStats FileSystem::stats() const {
   std::lock_guard lock(impl_->mu_);
   FsStats s = impl_->stats_;

@@ -31,6 +31,7 @@
 #include "fs/inode.h"
 #include "gc/gc_controller.h"
 #include "gc/gc_stats.h"
+#include "segment/segment_manager.h"
 
 namespace f2sc::fs {
 
@@ -155,6 +156,8 @@ class FileSystem {
   Status sync();  // writes a checkpoint if anything changed
   Result<StatFs> statfs();
   FsStats stats() const;
+  // Segments by state and their valid blocks (what GC works on; zeros when unmounted).
+  segment::SpaceUsage space_usage() const;
 
   // Garbage collection (read-write mounts; EROFS otherwise). gc_collect cleans up to
   // `sections` sections now on the calling thread with `policy` (empty: the mount's

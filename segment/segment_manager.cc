@@ -362,6 +362,36 @@ uint32_t SegmentManager::free_sections() const {
   return free_secs_;
 }
 
+SpaceUsage SegmentManager::space_usage() const {
+  std::lock_guard lock(mu_);
+  SpaceUsage u;
+  u.segments = static_cast<uint32_t>(segs_.size());
+  for (const SegmentInfo& s : segs_) {
+    switch (s.state) {
+      case SegState::kFree:
+        ++u.free;
+        break;
+      case SegState::kCurrent:
+        ++u.current;
+        break;
+      case SegState::kPrefree:
+        ++u.prefree;
+        break;
+      case SegState::kDirty:
+      case SegState::kFull:
+        if (is_node_log(s.type)) {
+          ++u.node_in_use;
+          u.node_valid_in_use += s.valid;
+        } else {
+          ++u.data_in_use;
+          u.data_valid_in_use += s.valid;
+        }
+        break;
+    }
+  }
+  return u;
+}
+
 uint32_t SegmentManager::prefree_segments() const {
   std::lock_guard lock(mu_);
   uint32_t n = 0;

@@ -51,6 +51,15 @@ struct SectionUsage {
   uint64_t mtime = 0;  // mean SIT mtime of its segments
 };
 
+// Segments by state, from one pass under the lock. "In use" is dirty or full: the segments
+// that hold data and are neither free, prefree nor open for writing -- the population a
+// cleaner chooses victims from, and whose live fraction the greedy cleaning model means.
+struct SpaceUsage {
+  uint32_t segments = 0, free = 0, current = 0, prefree = 0;
+  uint32_t data_in_use = 0, node_in_use = 0;
+  uint64_t data_valid_in_use = 0, node_valid_in_use = 0;  // valid blocks in those segments
+};
+
 struct CheckpointRequest {
   bool umount = true;
   // Called with the pack about to be written, after the manager set its own fields
@@ -112,6 +121,7 @@ class SegmentManager {
   bool section_pinned(uint32_t secno) const;
   uint32_t reserved_sections() const { return reserved_sections_; }
   uint32_t prefree_segments() const;
+  SpaceUsage space_usage() const;
   uint64_t valid_blocks() const;
   // Blocks users may fill (the checkpoint's user_block_count): main area minus the
   // overprovisioned space GC works in. valid_blocks() never exceeds it at a checkpoint.

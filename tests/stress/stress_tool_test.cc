@@ -230,29 +230,30 @@ TEST_CASE("CSV time series and the gnuplot plot are written") {
     CHECK(std::remove(p.c_str()) == 0);
 }
 
-// Pending: with the GC running, the measured WAF (5.1 at live fraction 0.74, 512 MiB) is
-// far above the greedy model (2.15): it counts node and checkpoint writes the model leaves
-// out, and the GC reserve and six open logs shrink the space greedy cleans in. Needs a
-// model of the space GC really has, and node-write accounting, before this can pass.
-TEST_CASE("greedy policy under uniform overwrite at u = 0.8 is within 15% of the model",
-          "[.pending]") {
-  // 512 MiB: F2FS keeps enough reserve that u = 0.8 of the main area is util 0.93 of what
-  // users can fill.
+// The greedy model describes data cleaning in a population of full segments of live
+// fraction u. The device WAF also counts node and checkpoint writes, and the main area also
+// holds the free sections GC keeps in reserve, so the comparison uses the data figures:
+// (user + GC data moved) / user over the second half, against the model at the measured
+// live fraction of the data segments in use. --util 0.85 of a 512 MiB image puts that u
+// near 0.8.
+TEST_CASE("greedy policy under uniform overwrite at u = 0.8 is within 15% of the model") {
   Out out = stress(
-      "--workload uniform --gc-policy greedy --size 512M --util 0.93 "
+      "--workload uniform --gc-policy greedy --size 512M --util 0.85 "
       "--file-size 1M:4M --overwrite 1.5 -q");
   INFO(out.output);
   REQUIRE(out.j.is_object());
   REQUIRE(out.j["gc"]["available"] == true);
   REQUIRE(out.status == 0);
   CHECK(out.j["gc"]["victims"].get<uint64_t>() > 0);
-  const double u = out.j["live_fraction"].get<double>();
+  REQUIRE(out.j["data_u_second_half"].is_number());
+  const double u = out.j["data_u_second_half"].get<double>();
   CHECK(u == Approx(0.8).margin(0.03));
-  // The steady state: the second half of the writes, when GC has been running throughout.
-  REQUIRE(out.j["waf_second_half"].is_number());
-  const double waf = out.j["waf_second_half"].get<double>();
-  const double model = out.j["waf_greedy_model"].get<double>();
+  REQUIRE(out.j["data_waf_second_half"].is_number());
+  const double waf = out.j["data_waf_second_half"].get<double>();
+  const double model = out.j["data_waf_greedy_model"].get<double>();
   CHECK(waf == Approx(model).epsilon(0.15));
+  // The whole-device WAF is at least the data WAF (nodes and checkpoints come on top).
+  CHECK(out.j["waf_second_half"].get<double>() >= waf);
 }
 
 }  // namespace

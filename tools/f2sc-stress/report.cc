@@ -152,6 +152,13 @@ std::string format_table(const Options& o, const std::vector<RunResult>& runs) {
         return std::isnan(r.waf_greedy_model) ? Opt() : Opt(r.waf_greedy_model);
       },
       2);
+  row(
+      "data WAF, second half (user+GC data)",
+      [](const RunResult& r) { return r.data_waf_second_half; }, 2);
+  row(
+      "u of data segments in use", [](const RunResult& r) { return r.data_u_second_half; }, 3);
+  row(
+      "WAF greedy model at that u", [](const RunResult& r) { return r.data_waf_greedy_model; }, 2);
   row("GC victims", F([](const Figures& f) { return f.gc_victims; }), 0);
   row("GC blocks moved", F([](const Figures& f) { return f.gc_blocks_moved; }), 0);
   row("GC copy commands", F([](const Figures& f) { return f.gc_copy_commands; }), 0);
@@ -248,6 +255,9 @@ json run_json(const RunResult& r) {
   j["device_bytes_written"] = opt_u(u64(r.device_bytes_written));
   j["waf"] = opt(r.waf);
   j["waf_second_half"] = opt(r.waf_second_half);
+  j["data_waf_second_half"] = opt(r.data_waf_second_half);
+  j["data_u_second_half"] = opt(r.data_u_second_half);
+  j["data_waf_greedy_model"] = opt(r.data_waf_greedy_model);
   j["waf_greedy_model"] =
       std::isfinite(r.waf_greedy_model) ? json(r.waf_greedy_model) : json(nullptr);
   j["gc"] = {{"available", r.run.gc.has_value()},

@@ -11,7 +11,10 @@
 //   live_bytes, main_bytes,
 //   capacity_bytes, util (in use / capacity after the fill), live_fraction (in use / main
 //   area: the model's u), fill{seconds, user_bytes_written, device_bytes_written}, ops, seconds,
-//   user_bytes_written, user_bytes_read, device_bytes_written, waf, waf_greedy_model,
+//   user_bytes_written, user_bytes_read, device_bytes_written, waf, waf_second_half,
+//   waf_greedy_model, data_waf_second_half ((user + GC data moved) / user over the second
+//   half), data_u_second_half (mean live fraction of the data segments in use then),
+//   data_waf_greedy_model (the model at that u; these three null through --mount),
 //   gc{available, victims, blocks_moved, data_blocks_moved, node_blocks_moved,
 //      copy_commands, ranges_per_command_mean, ranges_per_command_max, offloaded_blocks,
 //      emulated_blocks, dropped_copies, copy_host_bytes, seconds, mib_per_s},

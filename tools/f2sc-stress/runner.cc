@@ -184,7 +184,16 @@ Sample take_sample(Phase& ph, const Counters& base) {
   if (s.device_bytes && s.user_bytes)
     s.waf = static_cast<double>(*s.device_bytes) / static_cast<double>(s.user_bytes);
   if (auto sp = ph.env.target->space()) s.free_bytes = sp->free * sp->block_size;
-  if (d.gc) s.gc_blocks_moved = d.gc->blocks_moved();
+  if (d.gc) {
+    s.gc_blocks_moved = d.gc->blocks_moved();
+    s.gc_data_blocks_moved = d.gc->data_blocks_moved;
+  }
+  if (ph.env.fs) {
+    const segment::SpaceUsage u = ph.env.fs->space_usage();
+    if (u.data_in_use)
+      s.data_u = static_cast<double>(u.data_valid_in_use) /
+                 (static_cast<double>(u.data_in_use) * segment::kBlocksPerSeg);
+  }
   return s;
 }
 
@@ -388,10 +397,23 @@ Result<RunResult> run_workload(const Options& o, const RunEnv& env, uint64_t ops
     const Sample& last = r.samples.back();
     for (const Sample& s : r.samples) {
       if (s.user_bytes * 2 < last.user_bytes) continue;
-      if (s.device_bytes && last.device_bytes && last.user_bytes > s.user_bytes && &s != &last &&
-          r.samples.size() >= 3)
-        r.waf_second_half = static_cast<double>(*last.device_bytes - *s.device_bytes) /
-                            static_cast<double>(last.user_bytes - s.user_bytes);
+      if (&s == &last || r.samples.size() < 3 || last.user_bytes <= s.user_bytes) break;
+      const double user = static_cast<double>(last.user_bytes - s.user_bytes);
+      if (s.device_bytes && last.device_bytes)
+        r.waf_second_half = static_cast<double>(*last.device_bytes - *s.device_bytes) / user;
+      if (s.gc_data_blocks_moved && last.gc_data_blocks_moved) {
+        const double moved =
+            static_cast<double>(*last.gc_data_blocks_moved - *s.gc_data_blocks_moved);
+        r.data_waf_second_half = (user + moved * r.block_size) / user;
+      }
+      double sum = 0;
+      int n = 0;
+      for (const Sample* p = &s; p <= &last; ++p)
+        if (p->data_u) sum += *p->data_u, ++n;
+      if (n) {
+        r.data_u_second_half = sum / n;
+        r.data_waf_greedy_model = greedy_waf(*r.data_u_second_half);
+      }
       break;
     }
   }

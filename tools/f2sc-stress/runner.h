@@ -30,6 +30,10 @@ struct Sample {
   std::optional<double> waf;             // device_bytes / user_bytes so far
   uint64_t free_bytes = 0;               // statfs f_bfree
   std::optional<uint64_t> gc_blocks_moved;
+  std::optional<uint64_t> gc_data_blocks_moved;
+  // Live fraction of the data segments in use (neither free, prefree nor open): the u the
+  // greedy model is about. Library runs only.
+  std::optional<double> data_u;
 };
 
 struct LatencySummary {
@@ -74,6 +78,13 @@ struct RunResult {
   // state, without the start where free space absorbs writes before GC has work.
   std::optional<double> waf_second_half;
   double waf_greedy_model = 0;  // at live_fraction
+  // Data cleaning alone over the second half: (user blocks + GC data blocks moved) / user
+  // blocks, beside the greedy model at the measured live fraction of the data segments in
+  // use (mean over the same samples). What the model describes, without node and checkpoint
+  // writes and without the free sections GC keeps in reserve. Library runs only.
+  std::optional<double> data_waf_second_half;
+  std::optional<double> data_u_second_half;
+  std::optional<double> data_waf_greedy_model;
   LatencySummary latency;
   std::vector<Sample> samples;
   VerifySummary verify;
