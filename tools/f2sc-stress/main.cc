@@ -1,9 +1,10 @@
 // f2sc-stress: GC stress testing with verification, reports and plots (issue 9).
 //
 // Exit status: 0 the run completed and every byte verified; 1 a verification mismatch (data
-// loss, reported with file, offset, expected and found hashes); 2 bad usage (including a
-// --util the device cannot hold); 3 the run stopped on a filesystem or device error (what was
-// written is still verified and reported).
+// loss, reported with file, offset, expected and found hashes) or, with --crash, a cut that
+// failed a check (crash.h); 2 bad usage (including a --util the device cannot hold); 3 the
+// run stopped on a filesystem or device error (what was written is still verified and
+// reported).
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <iostream>
 
 #include "fs/file_system.h"
+#include "tools/f2sc-stress/crash.h"
 #include "tools/f2sc-stress/device.h"
 #include "tools/f2sc-stress/gc_counters.h"
 #include "tools/f2sc-stress/options.h"
@@ -115,6 +117,29 @@ f2sc::Result<RunResult> run_library(const Options& o, bool offload, bool progres
   return r;
 }
 
+// --crash N: failures as they are found, the summary, the JSON; 1 when any cut failed.
+int run_crash_mode(const Options& o) {
+  const bool json_stdout = o.json_path == "-";
+  std::ostream& text = json_stdout ? std::cerr : std::cout;
+  auto r = run_crash(o, [&](const CrashFailure& f) { text << failure_line(o, f) << std::flush; });
+  if (!r) {
+    std::cerr << "f2sc-stress: " << r.error().message << "\n";
+    return kExitStopped;
+  }
+  if (!o.quiet) text << crash_summary(o, *r) << std::flush;
+  int status = r->failures.empty() ? 0 : kExitMismatch;
+  if (!o.json_path.empty()) {
+    const std::string doc = crash_json(o, *r).dump(2) + "\n";
+    if (json_stdout) {
+      std::cout << doc;
+    } else if (!(std::ofstream(o.json_path) << doc)) {
+      std::cerr << "f2sc-stress: cannot write " << o.json_path << "\n";
+      status = status ? status : kExitStopped;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,6 +161,7 @@ int main(int argc, char** argv) {
   }
   if (!o.mount_dir.empty() && ::access(o.mount_dir.c_str(), W_OK) != 0)
     return die(kExitUsage, "--mount " + o.mount_dir + ": " + std::strerror(errno));
+  if (o.crash) return run_crash_mode(o);
   const bool json_stdout = o.json_path == "-";
   const bool progress = isatty(STDOUT_FILENO) && !o.quiet && !json_stdout;
 

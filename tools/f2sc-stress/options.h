@@ -45,6 +45,12 @@ struct Options {
   std::string json_path, csv_path, plot_path;
   uint64_t inject_bitflip = 0;  // flip a byte in the N-th data read (verifier self-test)
   bool quiet = false;           // no table on stdout (JSON/CSV/plots still written)
+  // --crash N: N power cuts on fresh images (crash.h) instead of the stress run.
+  uint64_t crash = 0;
+  uint64_t crash_at = 0;             // --crash-at K: cut at the K-th mutating operation
+  std::string torn = "random";       // on | off | random (a coin flip per cut)
+  bool crash_background_gc = false;  // --crash-gc background: the urgent GC thread too
+  std::string crash_keep;            // --crash-keep DIR: failed cuts' crashed images
 };
 
 // "uniform", "zipf:0.99", "hotcold:20/80" (percent) or "hotcold:0.2/0.8", "seq", "mixed".

@@ -28,6 +28,18 @@
 //          mismatches[{file, offset, expected, found, what}]}  (hashes: 16 hex digits),
 //   series[{t, ops, user_bytes, device_bytes, waf, free_bytes, gc_blocks_moved}]
 //
+// With --crash N (crash.h writes it; no run keys): tool, version,
+//   config{mode ("crash"), size_bytes, ops_per_cut, seed, cuts_requested, crash_at (null:
+//   drawn), torn (on|off|random), copy_offload, gc_policy, crash_gc (explicit|background),
+//   seconds_limit (null: none), fsck_f2fs (whether fsck.f2fs --dry-run ran)},
+//   crash{cuts, failures, list[{seed, cut_at, torn, copy_offload, what, replay, image (the
+//   kept crashed image with --crash-keep, else null)}], seconds, cuts_per_second,
+//   calibration_ops (M; 0 with --crash-at), cuts_before_end (the planned
+//   cut landed inside the workload), cuts_in_gc (an explicit GC round saw it), torn_cuts,
+//   gc_blocks_moved (all cuts, up to each cut), time_limited (--seconds stopped the run),
+//   peak_fill_mean (mean over the cuts of the most of the users' capacity in use at once
+//   before the cut)}
+//
 // Thread safety: pure functions over finished results.
 #pragma once
 
