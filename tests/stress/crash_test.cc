@@ -21,6 +21,10 @@
 #ifndef F2SC_CRASH_TEST_CUTS
 #define F2SC_CRASH_TEST_CUTS 20
 #endif
+// Time bound of each part of the CI's 100 cuts (sanitizer builds stop early, still clean).
+#ifndef F2SC_CRASH_TEST_SECONDS
+#define F2SC_CRASH_TEST_SECONDS 60
+#endif
 
 namespace {
 
@@ -79,6 +83,29 @@ TEST_CASE("f2sc-stress --crash: power cuts while GC runs lose nothing fsync'd", 
   CHECK(cfg["crash_at"].is_null());
   CHECK(cfg["fsck_f2fs"] == true);  // installed by tools/deps.sh
   CHECK(o.output.find("crash: " + std::to_string(cuts) + " cuts, 0 failures") != std::string::npos);
+}
+
+// Issue 10's 100 cuts per CI run, across GC configurations: offload with the workload's GC
+// rounds, emulation with cost-benefit victims, and the urgent background GC thread racing
+// the workload. Each part is bounded by --seconds.
+TEST_CASE("f2sc-stress --crash: 100 cuts across GC configurations", "[crash][ci]") {
+  struct Part {
+    const char* args;
+    int cuts;
+  };
+  for (const Part& p : {Part{"--copy-offload on --seed 100", 40},
+                        Part{"--copy-offload off --gc-policy cost-benefit --seed 200", 30},
+                        Part{"--crash-gc background --seed 300", 30}}) {
+    Out o = crash("--crash " + std::to_string(p.cuts) + " --seconds " +
+                  std::to_string(F2SC_CRASH_TEST_SECONDS) + " " + p.args);
+    INFO(p.args << "\n" << o.output);
+    CHECK(o.status == 0);
+    REQUIRE(o.j.is_object());
+    const json& c = o.j["crash"];
+    CHECK(c["failures"] == 0);
+    CHECK(c["cuts"].get<int>() >= 1);
+    if (c["time_limited"] == false) CHECK(c["cuts"] == p.cuts);
+  }
 }
 
 TEST_CASE("f2sc-stress --crash-at replays one cut exactly", "[crash]") {

@@ -131,6 +131,7 @@ Result<CutOutcome> run_cut(const CrashConfig& config, const CutSpec& spec) {
       wo.seed = spec.seed;
       CrashWorkloadResult w = run_crash_workload(**fs, fault, wo, &model);
       out.ops_done = w.ops_done;
+      out.enospc = w.enospc;
       if (w.capacity_blocks)
         out.peak_fill =
             static_cast<double>(w.peak_used_blocks) / static_cast<double>(w.capacity_blocks);
@@ -145,7 +146,7 @@ Result<CutOutcome> run_cut(const CrashConfig& config, const CutSpec& spec) {
         // No background thread may keep writing while the cut is measured.
         if (config.background_gc) (void)(*fs)->set_background_gc(false);
         fault.power_cut();
-        out.cut_during = "end of the workload";
+        out.cut_during = w.error.empty() ? "end of the workload" : "the workload's stop";
       }
       out.mutating_ops = fault.mutating_ops();
       fs->reset();  // the crash: no unmount
@@ -204,7 +205,15 @@ Result<CutOutcome> check_cut(const CrashConfig& config, const std::string& path,
       out.problems.push_back("mount after the crash failed: " + fs.error().message);
       return out;
     }
+    const size_t before = out.problems.size();
     for (auto& p : check_after_crash(**fs, model)) out.problems.push_back(p);
+    // Only a recovery that passed is worth exercising: what follows would repeat it.
+    if (out.problems.size() == before) {
+      for (auto& p : exercise_after_crash(**fs))
+        out.problems.push_back("using the recovered image: " + p);
+      for (auto& p : check_after_crash(**fs, model))
+        out.problems.push_back("after GC and writes on the recovered image: " + p);
+    }
     if (auto s = (*fs)->unmount(); !s) {
       out.problems.push_back("unmount after the crash: " + s.error().message);
       return out;
@@ -212,7 +221,15 @@ Result<CutOutcome> check_cut(const CrashConfig& config, const std::string& path,
   }
   auto again = fsck_f2sc(p);
   if (!again) return tl::unexpected(again.error());
-  if (*again) out.problems.push_back("after mount and unmount: " + **again);
+  if (*again) out.problems.push_back("after mount, use and unmount: " + **again);
+  if (!config.fsck_f2fs.empty()) {
+    std::string text;
+    auto clean = fsck_f2fs_clean(config.fsck_f2fs, p, &text);
+    if (!clean) return tl::unexpected(clean.error());
+    if (!*clean)
+      out.problems.push_back("after mount, use and unmount: fsck.f2fs --dry-run not clean" +
+                             fsck_f2fs_summary(text));
+  }
   return out;
 }
 
@@ -270,6 +287,7 @@ Result<CrashResult> run_crash(const Options& o,
     r.torn_cuts += spec.torn;
     r.gc_blocks_moved += c->gc_blocks_moved;
     r.peak_fill_mean += c->peak_fill;
+    r.enospc += c->enospc;
     if (!c->problems.empty()) {
       CrashFailure f{spec, "cut during " + c->cut_during + ": ", c->kept_image};
       for (size_t k = 0; k < c->problems.size(); ++k) f.what += (k ? "; " : "") + c->problems[k];
@@ -302,20 +320,21 @@ std::string failure_line(const Options& o, const CrashFailure& f) {
 
 std::string crash_summary(const Options& o, const CrashResult& r) {
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "crash: %llu cuts, %zu failures, %.1f s (%.2f cuts/s)%s\n"
-                "crash: %llu cuts landed inside the workload (%llu in explicit GC rounds), "
-                "%llu torn; GC moved %llu blocks before the cuts; peak use %.0f%% of the "
-                "capacity (mean); calibration: %llu mutating operations; fsck.f2fs %s\n",
-                static_cast<unsigned long long>(r.cuts), r.failures.size(), r.seconds,
-                r.seconds > 0 ? static_cast<double>(r.cuts) / r.seconds : 0.0,
-                r.time_limited ? " (stopped by --seconds)" : "",
-                static_cast<unsigned long long>(r.cuts_before_end),
-                static_cast<unsigned long long>(r.cuts_in_gc),
-                static_cast<unsigned long long>(r.torn_cuts),
-                static_cast<unsigned long long>(r.gc_blocks_moved), r.peak_fill_mean * 100,
-                static_cast<unsigned long long>(r.calibration_ops),
-                r.fsck_f2fs ? "ran on every image" : "not found (skipped)");
+  std::snprintf(
+      buf, sizeof buf,
+      "crash: %llu cuts, %zu failures, %.1f s (%.2f cuts/s)%s\n"
+      "crash: %llu cuts landed inside the workload (%llu in explicit GC rounds), "
+      "%llu torn; GC moved %llu blocks before the cuts; peak use %.0f%% of the "
+      "capacity (mean); %llu ENOSPC; calibration: %llu mutating operations; fsck.f2fs "
+      "%s\n",
+      static_cast<unsigned long long>(r.cuts), r.failures.size(), r.seconds,
+      r.seconds > 0 ? static_cast<double>(r.cuts) / r.seconds : 0.0,
+      r.time_limited ? " (stopped by --seconds)" : "",
+      static_cast<unsigned long long>(r.cuts_before_end),
+      static_cast<unsigned long long>(r.cuts_in_gc), static_cast<unsigned long long>(r.torn_cuts),
+      static_cast<unsigned long long>(r.gc_blocks_moved), r.peak_fill_mean * 100,
+      static_cast<unsigned long long>(r.enospc), static_cast<unsigned long long>(r.calibration_ops),
+      r.fsck_f2fs ? "ran on every image" : "not found (skipped)");
   (void)o;
   return buf;
 }
@@ -359,6 +378,7 @@ nlohmann::json crash_json(const Options& o, const CrashResult& r) {
   k["gc_blocks_moved"] = r.gc_blocks_moved;
   k["time_limited"] = r.time_limited;
   k["peak_fill_mean"] = r.peak_fill_mean;
+  k["enospc"] = r.enospc;
   return j;
 }
 

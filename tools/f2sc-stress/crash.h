@@ -8,7 +8,9 @@
 // before K gets its power cut when it ends. The FileSystem is then dropped without unmount,
 // power comes back, and, in this order: fsck.f2sc (in process) and fsck.f2fs --dry-run
 // must be clean on the crashed image; the image must mount; the model's checks must pass
-// (check_after_crash); after a clean unmount fsck.f2sc must still be clean.
+// (check_after_crash); the recovered filesystem must keep working (exercise_after_crash:
+// GC, a new file) with the model's checks still passing; after a clean unmount fsck.f2sc
+// and fsck.f2fs (strictly) must be clean.
 //
 // A failure names the seed, K and torn; `--crash 1 --seed S --crash-at K --torn on|off`
 // (replay_command) repeats that cut exactly (with --crash-gc explicit, the default).
@@ -51,6 +53,7 @@ struct CutOutcome {
   uint64_t gc_blocks_moved = 0;
   uint64_t ops_done = 0;
   double peak_fill = 0;               // most of the users' capacity in use at once (statfs)
+  uint64_t enospc = 0;                // operations refused with ENOSPC (allowed; the model follows)
   std::vector<std::string> problems;  // empty: the cut passed every check
   std::string kept_image;             // with keep_dir, a failed cut's crashed image
 };
@@ -80,6 +83,7 @@ struct CrashResult {
   uint64_t torn_cuts = 0;
   uint64_t gc_blocks_moved = 0;  // over all cuts, up to each cut
   double peak_fill_mean = 0;     // mean over the cuts of CutOutcome::peak_fill
+  uint64_t enospc = 0;           // operations refused with ENOSPC, all cuts
   bool fsck_f2fs = false;        // fsck.f2fs --dry-run ran on every image
   bool time_limited = false;     // --seconds stopped the run before N cuts
 };

@@ -245,7 +245,7 @@ class Workload {
     if (rand(0, 3) == 0 || !(f = pick(true))) {
       if (CrashFile* g = pick(false)) {
         if (!create(*g)) return false;
-        f = g;
+        if (g->now.exists) f = g;  // not after ENOSPC
       }
     }
     if (!f) f = pick(true);
@@ -412,6 +412,41 @@ std::vector<std::string> check_after_crash(fs::FileSystem& fs, const CrashModel&
           ")");
   }
   if (more) out.push_back("... and " + std::to_string(more) + " more problems");
+  return out;
+}
+
+std::vector<std::string> exercise_after_crash(fs::FileSystem& fs) {
+  std::vector<std::string> out;
+  auto c = fs.gc_collect(2);
+  if (!c && c.error().sys_errno != ENOSPC) out.push_back("gc_collect: " + c.error().message);
+  const std::string name = "after-crash";
+  auto a = fs.create(fs.root_ino(), name, 0644, 0, 0);
+  if (!a) {
+    if (a.error().sys_errno != ENOSPC) out.push_back("create /" + name + ": " + a.error().message);
+    return out;
+  }
+  constexpr uint64_t kBlocks = 32;
+  std::vector<std::byte> buf(kBlocks * kBlock);
+  std::vector<uint64_t> want(kBlocks);
+  for (uint64_t b = 0; b < kBlocks; ++b) {
+    fill_block(0xafc0ffee, 0xffff, b, 1, buf.data() + b * kBlock);
+    want[b] = hash_block(std::span(buf.data() + b * kBlock, kBlock));
+  }
+  auto w = fs.write(a->ino, 0, buf);
+  if (!w && w.error().sys_errno != ENOSPC)
+    out.push_back("write /" + name + ": " + w.error().message);
+  if (w && *w == buf.size()) {
+    if (auto s = fs.fsync(a->ino); !s) out.push_back("fsync /" + name + ": " + s.error().message);
+    auto got = read_hashes(fs, a->ino, buf.size());
+    if (!got) {
+      out.push_back("read /" + name + ": " + got.error().message);
+    } else if (*got != want) {
+      out.push_back("/" + name + " does not read back what was just written");
+    }
+  }
+  if (auto s = fs.unlink(fs.root_ino(), name); !s)
+    out.push_back("unlink /" + name + ": " + s.error().message);
+  if (auto s = fs.sync(); !s) out.push_back("sync: " + s.error().message);
   return out;
 }
 

@@ -86,6 +86,12 @@ CrashWorkloadResult run_crash_workload(fs::FileSystem& fs, const blockdev::Fault
 std::vector<std::string> check_after_crash(fs::FileSystem& fs, const CrashModel& model,
                                            size_t max_problems = 8);
 
+// The recovered filesystem must keep working: two GC rounds over it (moving what survived),
+// then a new file written, fsync'd, read back and unlinked, and a sync. Returns one line
+// per problem (ENOSPC is not one). Run check_after_crash again afterwards: GC on a wrongly
+// recovered SIT or SSA corrupts what survived.
+std::vector<std::string> exercise_after_crash(fs::FileSystem& fs);
+
 // fsck.f2fs --dry-run judged strictly: exit 0, its "[FSCK] other corrupted bugs [Ok..]"
 // line present, and no line that reports a failure or a fix (fsck.f2fs 1.15 prints
 // "[FSCK] fixing SIT types" on every run: that line is allowed). With `crashed`, the

@@ -38,7 +38,7 @@
 //   cut landed inside the workload), cuts_in_gc (an explicit GC round saw it), torn_cuts,
 //   gc_blocks_moved (all cuts, up to each cut), time_limited (--seconds stopped the run),
 //   peak_fill_mean (mean over the cuts of the most of the users' capacity in use at once
-//   before the cut)}
+//   before the cut), enospc (operations refused for space, all cuts; allowed)}
 //
 // Thread safety: pure functions over finished results.
 #pragma once
