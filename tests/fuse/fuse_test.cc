@@ -564,6 +564,13 @@ TEST_CASE("f2sc-fuse: bad usage and a bad device fail with a message", "[fuse]")
     CHECK(r.status == 1);
     CHECK_FALSE(f2sc::fuse::testing::is_mounted(fx.mnt));
     CHECK(read_file(fx.img) == before);
+    // copy offload asked of a device that cannot offload: refused with a clear message
+    r = f2sc::testing::run(fuse_bin() + " -f 'nvme-emu:" + fx.img + "?copy=0' " + fx.mnt +
+                           " -o copy_offload=on");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(r.output.find("does not support") != std::string::npos);
+    CHECK_FALSE(f2sc::fuse::testing::is_mounted(fx.mnt));
   }
   TempDir d;
   const std::string junk = (d.path() / "junk").string();
