@@ -47,14 +47,16 @@ void NodeStore::set_used(uint32_t nid, bool on) {
 Status NodeStore::load() {
   const uint32_t max = layout_.max_nid();
   for (size_t i = 0; i < journal_at_mount_.size(); ++i) {
-    const auto& e = journal_at_mount_[i];
-    if (e.nid >= max)
-      return fail(Errc::kCorrupt, "NAT journal entry " + std::to_string(i) + ": " + nid_str(e.nid) +
+    // Copies: the journal entry is packed, its fields misaligned for references.
+    const uint32_t nid = journal_at_mount_[i].nid;
+    const NatEntry ne = journal_at_mount_[i].ne;
+    if (nid >= max)
+      return fail(Errc::kCorrupt, "NAT journal entry " + std::to_string(i) + ": " + nid_str(nid) +
                                       " not below max_nid " + std::to_string(max));
-    if (!nat_.emplace(e.nid, e.ne).second)
-      return fail(Errc::kCorrupt, "NAT journal entry " + std::to_string(i) + ": " + nid_str(e.nid) +
+    if (!nat_.emplace(nid, ne).second)
+      return fail(Errc::kCorrupt, "NAT journal entry " + std::to_string(i) + ": " + nid_str(nid) +
                                       " appears twice");
-    journal_nids_.insert(e.nid);
+    journal_nids_.insert(nid);
   }
   // Every nid starts used; the scan frees those whose entry is NULL. Nids below the root's
   // (node and meta inodes, and 0) are never handed out.

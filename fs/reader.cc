@@ -11,7 +11,7 @@ namespace f2sc::fs {
 
 FileSystemReader::FileSystemReader(blockdev::BlockDevice& dev, segment::SuperBlockInfo super,
                                    segment::Checkpoint cp)
-    : dev_(dev), super_(std::move(super)), cp_(std::move(cp)), nm_(dev, super_.layout, cp_) {}
+    : super_(std::move(super)), cp_(std::move(cp)), nm_(dev, super_.layout, cp_) {}
 
 Result<std::unique_ptr<FileSystemReader>> FileSystemReader::open(blockdev::BlockDevice& dev) {
   if (dev.block_size() != segment::kBlockSize)

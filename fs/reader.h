@@ -64,7 +64,6 @@ class FileSystemReader {
   FileSystemReader(blockdev::BlockDevice& dev, segment::SuperBlockInfo super,
                    segment::Checkpoint cp);
 
-  blockdev::BlockDevice& dev_;
   segment::SuperBlockInfo super_;
   segment::Checkpoint cp_;
   NodeManager nm_;

@@ -8,7 +8,7 @@ namespace f2sc::gc {
 GcController::GcController(segment::SegmentManager& sm, blockdev::BlockDevice& dev,
                            BlockOwners& owners, GcOptions options)
     : sm_(sm),
-      dev_(dev),
+
       owners_(owners),
       options_(std::move(options)),
       migrator_(sm, dev, owners, stats_, options_.migrator),

@@ -104,7 +104,6 @@ class GcController {
   void background_loop();
 
   segment::SegmentManager& sm_;
-  blockdev::BlockDevice& dev_;
   BlockOwners& owners_;
   const GcOptions options_;
   GcStats stats_;

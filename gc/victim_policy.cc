@@ -50,7 +50,8 @@ uint64_t CostBenefitPolicy::cost(uint32_t valid, uint32_t blocks_per_section, ui
 
 std::vector<uint32_t> CostBenefitPolicy::rank(std::span<const SectionUsage> candidates,
                                               const VictimContext& ctx, size_t n) const {
-  auto [lo, hi] = mtime_bounds(candidates);
+  const auto bounds = mtime_bounds(candidates);  // plain names: lambdas below capture them
+  const uint64_t lo = bounds.first, hi = bounds.second;
   return lowest(candidates, n, [&](const SectionUsage& c) {
     return cost(c.valid, ctx.blocks_per_section, c.mtime, lo, hi);
   });
@@ -61,7 +62,8 @@ std::vector<uint32_t> AgeThresholdPolicy::rank(std::span<const SectionUsage> can
   std::vector<SectionUsage> old;
   for (const SectionUsage& c : candidates)
     if (ctx.now >= c.mtime && ctx.now - c.mtime >= options_.min_age_seconds) old.push_back(c);
-  auto [lo, hi] = mtime_bounds(old);
+  const auto bounds = mtime_bounds(old);  // plain names: lambdas below capture them
+  const uint64_t lo = bounds.first, hi = bounds.second;
   const uint32_t w = std::min<uint32_t>(options_.age_weight, 100);
   std::vector<uint32_t> out = lowest(old, n, [&](const SectionUsage& c) {
     const uint64_t u =
