@@ -130,7 +130,8 @@ TEST_CASE("f2sc-stress --crash-at replays one cut exactly", "[crash]") {
 TEST_CASE("f2sc-stress --crash refuses bad usage", "[crash]") {
   for (const char* args : {"--crash 2 --crash-at 5", "--crash-at 5", "--crash 1 --torn maybe",
                            "--torn on", "--crash 1 --crash-gc sometimes", "--crash 1 --threads 2",
-                           "--crash 1 mem:64M", "--crash 1 --csv /tmp/x.csv"}) {
+                           "--crash 1 mem:64M", "--crash 1 --csv /tmp/x.csv",
+                           "--crash 1 --crash-keep /nonexistent/dir", "--crash-keep /tmp"}) {
     INFO(args);
     auto r = f2sc::testing::run(std::string(F2SC_STRESS_BIN) + " " + args);
     INFO(r.output);

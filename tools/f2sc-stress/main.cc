@@ -119,6 +119,11 @@ f2sc::Result<RunResult> run_library(const Options& o, bool offload, bool progres
 
 // --crash N: failures as they are found, the summary, the JSON; 1 when any cut failed.
 int run_crash_mode(const Options& o) {
+  if (!o.crash_keep.empty() && ::access(o.crash_keep.c_str(), W_OK | X_OK) != 0) {
+    std::cerr << "f2sc-stress: --crash-keep " << o.crash_keep << ": " << std::strerror(errno)
+              << "\n";
+    return kExitUsage;
+  }
   const bool json_stdout = o.json_path == "-";
   std::ostream& text = json_stdout ? std::cerr : std::cout;
   auto r = run_crash(o, [&](const CrashFailure& f) { text << failure_line(o, f) << std::flush; });
