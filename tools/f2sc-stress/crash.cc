@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -245,6 +246,8 @@ Result<CrashResult> run_crash(const Options& o,
   config.size_bytes = o.size_bytes;
   config.workload.ops = o.ops ? o.ops : 300;
   config.workload.explicit_gc = true;
+  config.workload.fill_high = o.util;
+  config.workload.fill_low = std::max(0.05, o.util - 0.15);
   config.background_gc = o.crash_background_gc;
   config.gc_policy = o.gc_policy;
   config.fsck_f2fs = fsck_f2fs_path();
@@ -308,6 +311,11 @@ std::string replay_command(const Options& o, const CrashFailure& f) {
                     (f.cut.offload ? "on" : "off");
   if (o.gc_policy != "greedy") cmd += " --gc-policy " + o.gc_policy;
   if (o.crash_background_gc) cmd += " --crash-gc background";
+  if (o.util != 0.85) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " --util %g", o.util);
+    cmd += buf;
+  }
   return cmd;
 }
 
@@ -346,6 +354,7 @@ nlohmann::json crash_json(const Options& o, const CrashResult& r) {
   auto& c = j["config"];
   c["mode"] = "crash";
   c["size_bytes"] = o.size_bytes;
+  c["util"] = o.util;
   c["ops_per_cut"] = o.ops ? o.ops : 300;
   c["seed"] = o.seed;
   c["cuts_requested"] = o.crash;

@@ -29,9 +29,10 @@
 //   series[{t, ops, user_bytes, device_bytes, waf, free_bytes, gc_blocks_moved}]
 //
 // With --crash N (crash.h writes it; no run keys): tool, version,
-//   config{mode ("crash"), size_bytes, ops_per_cut, seed, cuts_requested, crash_at (null:
-//   drawn), torn (on|off|random), copy_offload, gc_policy, crash_gc (explicit|background),
-//   seconds_limit (null: none), fsck_f2fs (whether fsck.f2fs --dry-run ran)},
+//   config{mode ("crash"), size_bytes, util, ops_per_cut, seed, cuts_requested, crash_at
+//   (null: drawn), torn (on|off|random), copy_offload, gc_policy, crash_gc
+//   (explicit|background), seconds_limit (null: none), fsck_f2fs (whether fsck.f2fs
+//   --dry-run ran)},
 //   crash{cuts, failures, list[{seed, cut_at, torn, copy_offload, what, replay, image (the
 //   kept crashed image with --crash-keep, else null)}], seconds, cuts_per_second,
 //   calibration_ops (M; 0 with --crash-at), cuts_before_end (the planned
