@@ -237,6 +237,11 @@ class Workload {
     last_op_ = "gc_collect";
     auto c = fs_.gc_collect(1);
     if (!c) return failed(last_op_, c.error());
+    // gc_collect checkpoints so its victims become free: a commit point like sync().
+    if (c->checkpointed) {
+      ++r_.gc_checkpoints;
+      for (auto& f : m_.files) f.sealed = f.now;
+    }
     return true;
   }
 

@@ -6,9 +6,10 @@
 // thread, so the same seed issues the same device operations (replays are exact).
 //
 // The model keeps, per file name:
-//   - sealed: the state after the last successful fsync() of the file or sync(), if nothing
-//     touched the name since. A sealed file must survive a crash exactly (a sealed absence:
-//     the name must not exist).
+//   - sealed: the state after the last successful fsync() of the file, sync(), or
+//     gc_collect() that wrote a checkpoint (a commit point too), if nothing touched the name
+//     since. A sealed file must survive a crash exactly (a sealed absence: the name must not
+//     exist). Problems call it "fsync'd" whichever of the three sealed it.
 //   - history: for every block index, the xxHash of every content ever written there
 //     (recorded before the write is issued, so a write cut by the power loss counts), so
 //     "no file holds data that was never written to it" can be checked; zeros are allowed
@@ -68,6 +69,7 @@ struct CrashWorkloadResult {
   std::string cut_during;         // the operation that saw the cut ("write f03", "gc", ...)
   std::string error;              // an operation failed without a power cut (a bug)
   uint64_t enospc = 0;            // writes refused for space (allowed)
+  uint64_t gc_checkpoints = 0;    // gc_collect() rounds that checkpointed (sealing all)
   uint64_t peak_used_blocks = 0;  // of capacity_blocks
   uint64_t capacity_blocks = 0;
 };
