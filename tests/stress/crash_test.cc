@@ -76,10 +76,17 @@ TEST_CASE("f2sc-stress --crash: power cuts while GC runs lose nothing fsync'd", 
   CHECK(c["gc_blocks_moved"].get<uint64_t>() > 0);
   CHECK(c["torn_cuts"].get<uint64_t>() > 0);
   CHECK(c["torn_cuts"].get<uint64_t>() < static_cast<uint64_t>(cuts));
-  for (const char* k : {"cuts_per_second", "cuts_in_gc", "time_limited"}) CHECK(c.contains(k));
+  for (const char* k :
+       {"cuts_per_second", "cuts_in_gc", "time_limited", "peak_fill_mean", "enospc"})
+    CHECK(c.contains(k));
+  // The workload keeps the image between 70% and 85% full (the mean of each cut's peak is
+  // lower: early cuts stop during the fill).
+  CHECK(c["peak_fill_mean"].get<double>() > 0.5);
+  CHECK(c["peak_fill_mean"].get<double>() < 0.9);
   const json& cfg = o.j["config"];
   CHECK(cfg["mode"] == "crash");
   CHECK(cfg["size_bytes"] == 64ull << 20);
+  CHECK(cfg["util"] == 0.85);
   CHECK(cfg["crash_at"].is_null());
   CHECK(cfg["fsck_f2fs"] == true);  // installed by tools/deps.sh
   CHECK(o.output.find("crash: " + std::to_string(cuts) + " cuts, 0 failures") != std::string::npos);
