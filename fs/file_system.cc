@@ -198,8 +198,11 @@ Status FileSystem::Impl::checkpoint_locked(bool umount) {
   return {};
 }
 
-uint64_t FileSystem::Impl::user_free_blocks() const {
-  const uint64_t free_secs = sm_->free_sections();
+uint64_t FileSystem::Impl::user_free_blocks(bool count_prefree) const {
+  uint64_t free_secs = sm_->free_sections();
+  // Prefree segments become free at the next checkpoint, which a write short of room
+  // writes first (reserve_locked).
+  if (count_prefree) free_secs += sm_->prefree_segments() / layout_.segs_per_sec;
   const uint64_t keep = sm_->reserved_sections() + 1;
   if (free_secs <= keep) return 0;
   return (free_secs - keep) * layout_.segs_per_sec * segment::kBlocksPerSeg;
@@ -627,7 +630,7 @@ Result<StatFs> FileSystem::statfs() {
   s.bfree = used < main_blocks ? main_blocks - used : 0;
   const uint64_t user_blocks = m.sm_->user_block_count();
   const uint64_t by_accounting = used < user_blocks ? user_blocks - used : 0;
-  s.bavail = std::min({m.user_free_blocks(), by_accounting, s.bfree});
+  s.bavail = std::min({m.user_free_blocks(true), by_accounting, s.bfree});
   s.files = m.nodes_->max_nid() - m.layout_.root_ino;
   s.ffree = std::min<uint64_t>(m.nodes_->free_nid_count(), s.bavail);
   return s;

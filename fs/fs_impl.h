@@ -141,7 +141,9 @@ class FileSystem::Impl : public gc::BlockOwners {
   // Makes sure `blocks` more blocks can be written by a user request (plus the node blocks
   // the next checkpoint needs): checkpoints to free prefree segments, else ENOSPC.
   Status reserve_locked(uint64_t blocks);
-  uint64_t user_free_blocks() const;
+  // Blocks in free sections beyond GC's reserve (and a spare), with `count_prefree` also
+  // those the next checkpoint frees.
+  uint64_t user_free_blocks(bool count_prefree = false) const;
   // While alive (mu_ held), reserve_locked() admits the writes of a deletion more freely.
   struct Releasing {
     explicit Releasing(Impl& fs) : fs_(fs) { fs_.releasing_ = true; }

@@ -1,5 +1,7 @@
 #include "fs/inode.h"
 
+#include <sys/sysmacros.h>
+
 #include <string>
 
 namespace f2sc::fs {
@@ -110,6 +112,15 @@ Result<InodeView> parse_inode(const segment::NodeBlock& node, uint32_t ino, uint
                              " and inline xattr slots = " + std::to_string(v.inline_xattr_slots) +
                              " leave no data addresses"));
   v.addrs_per_inode = segment::kAddrsPerInode - v.extra_slots - v.inline_xattr_slots;
+  if (S_ISCHR(a.mode) || S_ISBLK(a.mode)) {
+    // As Linux stores it in the first data addresses: the old 8:8 encoding when it is not
+    // zero, else the new one (major 12 bits, minor 20 bits split around it).
+    const uint32_t old_dev = i.i_addr[v.extra_slots], new_dev = i.i_addr[v.extra_slots + 1];
+    if (old_dev)
+      a.rdev = makedev((old_dev >> 8) & 0xff, old_dev & 0xff);
+    else
+      a.rdev = makedev((new_dev & 0xfff00) >> 8, (new_dev & 0xff) | ((new_dev >> 12) & 0xfff00));
+  }
 
   if ((a.inline_flags & kInlineData) && !S_ISREG(a.mode) && !S_ISLNK(a.mode))
     return fail(bad(ino, "F2FS_INLINE_DATA on a file of mode " + std::to_string(a.mode)));

@@ -56,6 +56,7 @@ struct InodeAttr {
   uint8_t dir_level = 0;
   uint32_t xattr_nid = 0;
   uint32_t pino = 0;
+  uint64_t rdev = 0;  // character and block devices: the device number (makedev)
 };
 
 // A validated inode block with its address geometry.

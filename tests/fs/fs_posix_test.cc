@@ -192,6 +192,11 @@ TEST_CASE("fs posix: mknod, symlink, readlink and types") {
   auto chr = f.mknod(t.root, "chr", S_IFCHR | 0644, makedev(4, 5), 0, 0);
   REQUIRE(chr);
   CHECK(S_ISCHR(chr->mode));
+  CHECK(chr->rdev == makedev(4, 5));
+  // A number the old 8:8 encoding cannot hold goes in the new one.
+  auto blk = f.mknod(t.root, "blk", S_IFBLK | 0600, makedev(259, 70000), 0, 0);
+  REQUIRE(blk);
+  CHECK(blk->rdev == makedev(259, 70000));
   auto sock = f.mknod(t.root, "sock", S_IFSOCK | 0644, 0, 0, 0);
   REQUIRE(sock);
   const std::string long_target = std::string(4000, 'y') + "/end";
@@ -218,6 +223,8 @@ TEST_CASE("fs posix: mknod, symlink, readlink and types") {
   CHECK(*g.readlink(ino_of(g, t.root, "s1")) == "target/of/link");
   CHECK(attr_of(g, ino_of(g, t.root, "fifo")).mode == (S_IFIFO | 0600));
   CHECK(attr_of(g, ino_of(g, t.root, "fifo")).gid == 2);
+  CHECK(attr_of(g, ino_of(g, t.root, "chr")).rdev == makedev(4, 5));
+  CHECK(attr_of(g, ino_of(g, t.root, "blk")).rdev == makedev(259, 70000));
   t.unmount_and_fsck();
 }
 

@@ -40,6 +40,7 @@ struct stat to_stat(const fs::InodeAttr& a) {
   st.st_uid = a.uid;
   st.st_gid = a.gid;
   st.st_size = static_cast<off_t>(a.size);
+  st.st_rdev = static_cast<dev_t>(a.rdev);
   st.st_blksize = 4096;
   st.st_blocks = static_cast<blkcnt_t>(a.blocks > 0 ? (a.blocks - 1) * 8 : 0);
   st.st_atim = {static_cast<time_t>(a.atime.sec), static_cast<long>(a.atime.nsec)};
