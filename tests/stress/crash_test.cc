@@ -21,6 +21,10 @@
 #ifndef F2SC_CRASH_TEST_CUTS
 #define F2SC_CRASH_TEST_CUTS 20
 #endif
+// Workload operations per cut (sanitizer builds do fewer: TSan runs a cut 30x slower).
+#ifndef F2SC_CRASH_TEST_OPS
+#define F2SC_CRASH_TEST_OPS 300
+#endif
 // Time bound of each part of the CI's 100 cuts (sanitizer builds stop early, still clean).
 #ifndef F2SC_CRASH_TEST_SECONDS
 #define F2SC_CRASH_TEST_SECONDS 60
@@ -59,7 +63,8 @@ Out crash(const std::string& args) {
 
 TEST_CASE("f2sc-stress --crash: power cuts while GC runs lose nothing fsync'd", "[crash]") {
   const int cuts = F2SC_CRASH_TEST_CUTS;
-  Out o = crash("--crash " + std::to_string(cuts) + " --seed 1");
+  const int ops = F2SC_CRASH_TEST_OPS;
+  Out o = crash("--crash " + std::to_string(cuts) + " --seed 1 --ops " + std::to_string(ops));
   INFO(o.output);
   CHECK(o.status == 0);
   REQUIRE(o.j.is_object());
@@ -74,14 +79,16 @@ TEST_CASE("f2sc-stress --crash: power cuts while GC runs lose nothing fsync'd", 
   // torn and clean cuts happened.
   CHECK(c["cuts_before_end"].get<uint64_t>() * 2 >= static_cast<uint64_t>(cuts));
   CHECK(c["gc_blocks_moved"].get<uint64_t>() > 0);
-  CHECK(c["torn_cuts"].get<uint64_t>() > 0);
-  CHECK(c["torn_cuts"].get<uint64_t>() < static_cast<uint64_t>(cuts));
+  if (cuts >= 10) {  // 4 coin flips may all agree
+    CHECK(c["torn_cuts"].get<uint64_t>() > 0);
+    CHECK(c["torn_cuts"].get<uint64_t>() < static_cast<uint64_t>(cuts));
+  }
   for (const char* k :
        {"cuts_per_second", "cuts_in_gc", "time_limited", "peak_fill_mean", "enospc"})
     CHECK(c.contains(k));
   // The workload keeps the image between 70% and 85% full (the mean of each cut's peak is
   // lower: early cuts stop during the fill).
-  CHECK(c["peak_fill_mean"].get<double>() > 0.5);
+  if (ops >= 300) CHECK(c["peak_fill_mean"].get<double>() > 0.5);
   CHECK(c["peak_fill_mean"].get<double>() < 0.9);
   const json& cfg = o.j["config"];
   CHECK(cfg["mode"] == "crash");
@@ -104,7 +111,8 @@ TEST_CASE("f2sc-stress --crash: 100 cuts across GC configurations", "[crash][ci]
                         Part{"--copy-offload off --gc-policy cost-benefit --seed 200", 30},
                         Part{"--crash-gc background --seed 300", 30}}) {
     Out o = crash("--crash " + std::to_string(p.cuts) + " --seconds " +
-                  std::to_string(F2SC_CRASH_TEST_SECONDS) + " " + p.args);
+                  std::to_string(F2SC_CRASH_TEST_SECONDS) + " --ops " +
+                  std::to_string(F2SC_CRASH_TEST_OPS) + " " + p.args);
     INFO(p.args << "\n" << o.output);
     CHECK(o.status == 0);
     REQUIRE(o.j.is_object());

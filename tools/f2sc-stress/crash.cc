@@ -269,7 +269,7 @@ Result<CrashResult> run_crash(const Options& o,
       return fail(Errc::kInternal, "calibration run: no mutating device operation");
   }
   for (uint64_t i = 0; i < o.crash; ++i) {
-    if (o.seconds > 0 && elapsed() >= o.seconds) {
+    if (i > 0 && o.seconds > 0 && elapsed() >= o.seconds) {  // at least one cut runs
       r.time_limited = true;
       break;
     }

@@ -226,7 +226,7 @@ int parse_command_line(int argc, char** argv, Options* out) {
                  "last one torn); then fsck.f2sc, fsck.f2fs --dry-run, the mount, every "
                  "fsync'd file's exact content, and that no file holds data never written to "
                  "it are checked. Each failure prints its replay command. --seconds bounds the "
-                 "whole run (no new cut starts after it)");
+                 "whole run (no new cut starts after it; the first always runs)");
   app.add_option("--crash-at", o.crash_at,
                  "with --crash 1: cut at this mutating device operation (counted from the "
                  "mount; past the workload's end, power is cut when it ends)");
