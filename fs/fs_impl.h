@@ -1,7 +1,8 @@
 // FileSystem::Impl: the state of a mounted filesystem and the internal operations the
 // public methods are built from. One concern per file: file_system.cc (mount, checkpoint,
 // orphans, space, the public wrappers), file.cc (the block map and file data), namei.cc
-// (names: create, link, unlink, rename, directories), fs_xattr.cc (extended attributes).
+// (names: create, link, unlink, rename, directories), fs_xattr.cc (extended attributes),
+// gc_owners.cc (the GC's owner interface, foreground GC, the GC API).
 //
 // Lock order: Impl::mu_ (one mutex for the whole namespace, node cache and NAT) is taken
 // first by every public call and held to its end, checkpoints included; then readers_mu_;
@@ -11,6 +12,11 @@
 // they read cannot be reused before a checkpoint frees their segment, and a checkpoint
 // waits (readers_cv_, without needing mu_ from the readers) until no such read is in
 // flight. Methods named *_locked expect mu_ held.
+//
+// GC: fg_mu_ (one foreground collection at a time) and the GcController are entered only
+// without mu_ (at the start of a mutating call, or from the GC's own threads); the GC then
+// takes mu_ through is_live, run_commit and checkpoint. gc_mu_ guards the policy pointer
+// and is a leaf. So: fg_mu_ -> mu_ -> readers_mu_ -> SegmentManager.
 //
 // Thread safety: see FileSystem.
 #pragma once
