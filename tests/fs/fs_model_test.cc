@@ -8,7 +8,7 @@
 // checkpoints.
 //
 // Longer runs: F2SC_FS_MODEL_STEPS=N (random test, default 2000 steps per seed) and
-// F2SC_FS_CHURN_STEPS=N (churn tests, default 1200).
+// F2SC_FS_CHURN_STEPS=N (churn tests, default 1200); Debug and sanitizer builds a quarter.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -741,6 +741,13 @@ class ModelRun {
   uint64_t written_ = 0, enospc_ = 0, checkpoints_ = 0, births_ = 0;
 };
 
+// Debug and sanitizer builds (TSan runs these 30x slower) take fewer steps by default.
+#ifdef F2SC_SLOW_BUILD
+constexpr int kStepDivisor = 4;
+#else
+constexpr int kStepDivisor = 1;
+#endif
+
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
@@ -750,7 +757,7 @@ TEST_CASE("fs model: random operations match the model, also after remounts") {
   for (uint64_t seed : {1u, 2u}) {
     ModelOptions o;
     o.seed = seed;
-    o.steps = env_int("F2SC_FS_MODEL_STEPS", 2000);
+    o.steps = env_int("F2SC_FS_MODEL_STEPS", 2000 / kStepDivisor);
     INFO("seed " << seed);
     ModelRun run(o);
     run.run();
@@ -764,7 +771,7 @@ TEST_CASE("fs model: heavy churn reuses space over many checkpoints") {
   o.seed = 77;
   o.churn = true;
   o.churn_fifo = true;
-  o.steps = env_int("F2SC_FS_CHURN_STEPS", 1200);
+  o.steps = env_int("F2SC_FS_CHURN_STEPS", 1200 / kStepDivisor);
   o.image_bytes = 96 * kMiB;
   o.max_write = 1 * kMiB;
   o.max_offset = 4 * kMiB;
@@ -775,7 +782,7 @@ TEST_CASE("fs model: heavy churn reuses space over many checkpoints") {
   ModelRun run(o);
   run.run();
   INFO("written " << run.bytes_written() << " ENOSPC " << run.enospc());
-  CHECK(run.bytes_written() > 2 * o.image_bytes);
+  CHECK(run.bytes_written() > 2 * o.image_bytes / kStepDivisor);
   CHECK(run.enospc() == 0);
 }
 
@@ -785,7 +792,7 @@ TEST_CASE("fs model: churn with partial overwrites never hits ENOSPC at 20% live
   ModelOptions o;
   o.seed = 77;
   o.churn = true;
-  o.steps = env_int("F2SC_FS_CHURN_STEPS", 1200);
+  o.steps = env_int("F2SC_FS_CHURN_STEPS", 1200 / kStepDivisor);
   o.image_bytes = 96 * kMiB;
   o.max_write = 1 * kMiB;
   o.max_offset = 4 * kMiB;
@@ -796,7 +803,7 @@ TEST_CASE("fs model: churn with partial overwrites never hits ENOSPC at 20% live
   ModelRun run(o);
   run.run();
   INFO("written " << run.bytes_written() << " ENOSPC " << run.enospc());
-  CHECK(run.bytes_written() > 2 * o.image_bytes);
+  CHECK(run.bytes_written() > 2 * o.image_bytes / kStepDivisor);
 }
 
 }  // namespace
