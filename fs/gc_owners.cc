@@ -14,7 +14,6 @@
 
 namespace f2sc::fs {
 
-using segment::kNewAddr;
 using segment::kNullAddr;
 using segment::NodeBlock;
 
@@ -198,6 +197,10 @@ Status FileSystem::set_gc_policy(std::string_view policy) {
 }
 
 Status FileSystem::set_background_gc(bool on) {
+  {
+    std::lock_guard lock(impl_->mu_);
+    if (auto s = impl_->check_writable(); !s) return fail(s.error());
+  }
   if (!impl_->gc_) return fail(Errc::kInvalidArgument, EROFS, "no GC on a read-only mount");
   if (on)
     impl_->gc_->start_background();
