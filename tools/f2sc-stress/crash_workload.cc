@@ -22,24 +22,7 @@ namespace {
 
 constexpr uint64_t kBlock = kBlockBytes;
 
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-// A block's content from (seed, file, block, version); the first words say what it is.
-void fill_block(uint64_t seed, uint32_t file, uint64_t block, uint64_t version, std::byte* out) {
-  uint64_t x = seed ^ (uint64_t{file} << 40) ^ (block * 0x2545f4914f6cdd1dull) ^
-               (version * 0xd1342543de82ef95ull);
-  std::array<uint64_t, kBlock / 8> words;
-  for (auto& w : words) w = splitmix64(x);
-  words[0] = 0x6873617263637332ull;  // "2sccrash"
-  words[1] = (uint64_t{file} << 32) | (block & 0xffffffffull);
-  words[2] = version;
-  std::memcpy(out, words.data(), kBlock);
-}
+constexpr uint64_t kCrashBlockTag = 0x6873617263637332ull;  // "2sccrash"
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -179,7 +162,7 @@ class Workload {
     if (f.history.size() < first + n) f.history.resize(first + n);
     for (uint64_t i = 0; i < n; ++i) {
       std::byte* b = buf.data() + i * kBlock;
-      fill_block(o_.seed, f.id, first + i, ++version_, b);
+      fill_block(o_.seed, f.id, first + i, ++version_, b, kCrashBlockTag);
       hashes[i] = hash_block(std::span(b, kBlock));
       f.history[first + i].insert(hashes[i]);  // before the write: a cut may land it
     }
@@ -434,7 +417,7 @@ std::vector<std::string> exercise_after_crash(fs::FileSystem& fs) {
   std::vector<std::byte> buf(kBlocks * kBlock);
   std::vector<uint64_t> want(kBlocks);
   for (uint64_t b = 0; b < kBlocks; ++b) {
-    fill_block(0xafc0ffee, 0xffff, b, 1, buf.data() + b * kBlock);
+    fill_block(0xafc0ffee, 0xffff, b, 1, buf.data() + b * kBlock, kCrashBlockTag);
     want[b] = hash_block(std::span(buf.data() + b * kBlock, kBlock));
   }
   auto w = fs.write(a->ino, 0, buf);

@@ -18,19 +18,20 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-void fill_block(uint64_t seed, uint32_t file, uint64_t block, uint64_t version, std::byte* out) {
+}  // namespace
+
+void fill_block(uint64_t seed, uint32_t file, uint64_t block, uint64_t version, std::byte* out,
+                uint64_t tag) {
   uint64_t x = seed ^ (uint64_t{file} << 40) ^ (block * 0x2545f4914f6cdd1dull) ^
                (version * 0xd1342543de82ef95ull);
   uint64_t words[kBlockBytes / 8];
   for (auto& w : words) w = splitmix64(x);
   // The first 24 bytes say what the block is, for anyone looking at a dump.
-  words[0] = 0x6632736373747273ull;  // "srtscs2f"
+  words[0] = tag;
   words[1] = (uint64_t{file} << 32) | (block & 0xffffffffull);
   words[2] = version;
   std::memcpy(out, words, kBlockBytes);
 }
-
-}  // namespace
 
 uint64_t hash_block(std::span<const std::byte> block) {
   return XXH3_64bits(block.data(), block.size());

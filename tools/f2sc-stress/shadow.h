@@ -37,6 +37,12 @@ struct ShadowFile {
 
 uint64_t hash_block(std::span<const std::byte> block);
 
+// A block's seeded content from (seed, file, block, version): pseudo-random words, the first
+// three naming it (tag, file:block, version) for anyone looking at a dump.
+inline constexpr uint64_t kStressBlockTag = 0x6632736373747273ull;  // "srtscs2f"
+void fill_block(uint64_t seed, uint32_t file, uint64_t block, uint64_t version, std::byte* out,
+                uint64_t tag = kStressBlockTag);
+
 // Fills `out` (whole blocks) with the content of blocks [first, ...) of file `f` at the next
 // versions; their hashes go to *hashes. The model is unchanged until commit().
 void generate(uint64_t seed, ShadowFile& f, uint64_t first_block, std::span<std::byte> out,
