@@ -558,6 +558,40 @@ Status FileSystem::fallocate(uint32_t ino, int mode, uint64_t offset, uint64_t l
   });
 }
 
+Result<uint64_t> FileSystem::copy_file_range(uint32_t src_ino, uint64_t src_off, uint32_t dst_ino,
+                                             uint64_t dst_off, uint64_t len) {
+  // Piece by piece, the lock dropped in between (other calls and the GC go on, dirty nodes
+  // stay bounded); an error after some progress ends the call with the short count.
+  {
+    // As Linux, the length is shortened to the source's end once, before anything is
+    // copied (a copy that grows its own source does not chase its end).
+    F2SC_LOCKED();
+    ++impl_->stats_.copy_range_calls;
+    const bool overflows = src_off + len < src_off || dst_off + len < dst_off;  // EOVERFLOW
+    if (auto a = impl_->getattr_locked(src_ino); a && S_ISREG(a->mode) && !overflows)
+      len = src_off >= a->size ? 0 : std::min(len, a->size - src_off);
+  }
+  uint64_t done = 0;
+  do {
+    auto r = with_gc_retry(*impl_, [&]() -> Result<uint64_t> {
+      F2SC_WRITE_LOCKED();
+      return finish(*impl_, impl_->copy_range_locked(src_ino, src_off + done, dst_ino,
+                                                     dst_off + done, len - done));
+    });
+    if (!r) return done > 0 ? Result<uint64_t>(done) : r;
+    if (*r == 0) break;
+    done += *r;
+  } while (done < len);
+  return done;
+}
+
+Result<uint64_t> FileSystem::seek_data_hole(uint32_t ino, uint64_t offset, bool data) {
+  F2SC_LOCKED();
+  auto r = impl_->seek_data_hole_locked(ino, offset, data);
+  impl_->nodes_->trim();
+  return r;
+}
+
 Result<std::vector<uint8_t>> FileSystem::getxattr(uint32_t ino, std::string_view name) {
   F2SC_LOCKED();
   auto r = impl_->getxattr_locked(ino, name);

@@ -92,6 +92,17 @@ struct FsStats {
   // Data blocks GC moved whose node (inode or direct node) had to be rewritten for the new
   // address: the metadata cost of moving a data block, paid at the next checkpoint.
   uint64_t gc_node_updates = 0;
+  // copy_file_range: calls, bytes copied, block-aligned data blocks moved by device copy
+  // requests (offloaded inside the device, or emulated by the copy engine), the requests,
+  // source hole blocks left as holes, and bytes copied by read+write (unaligned edges,
+  // inline files).
+  uint64_t copy_range_calls = 0;
+  uint64_t copy_range_bytes = 0;
+  uint64_t copy_range_blocks_offloaded = 0;
+  uint64_t copy_range_blocks_emulated = 0;
+  uint64_t copy_range_requests = 0;
+  uint64_t copy_range_hole_blocks = 0;
+  uint64_t copy_range_rw_bytes = 0;
 };
 
 class FileSystem {
@@ -140,6 +151,19 @@ class FileSystem {
   Result<InodeAttr> setattr(uint32_t ino, const SetAttr& changes);
   Status truncate(uint32_t ino, uint64_t size);
   Status fallocate(uint32_t ino, int mode, uint64_t offset, uint64_t length);
+  // copy_file_range(2) between two regular files: up to `len` bytes, stopping at the
+  // source's end. Whole blocks are copied on the device (one multi-range copy request per
+  // destination run, offloaded when the device's copy_offload is on) into newly allocated
+  // destination blocks; source holes stay holes; unaligned edges and inline files go
+  // through read+write. Returns the bytes copied (short after a failure that followed some
+  // progress). EINVAL for overlapping ranges of one file, EISDIR, EFBIG, EOVERFLOW, EROFS,
+  // ENOSPC.
+  Result<uint64_t> copy_file_range(uint32_t src_ino, uint64_t src_off, uint32_t dst_ino,
+                                   uint64_t dst_off, uint64_t len);
+  // lseek(2) SEEK_DATA (`data`) or SEEK_HOLE from `offset` in a regular file; ENXIO at or
+  // past the end of file (and for SEEK_DATA when only holes follow). As Linux f2fs,
+  // fallocated blocks that were never written are neither data nor a hole.
+  Result<uint64_t> seek_data_hole(uint32_t ino, uint64_t offset, bool data);
 
   Result<std::vector<uint8_t>> getxattr(uint32_t ino, std::string_view name);
   Status setxattr(uint32_t ino, std::string_view name, std::span<const uint8_t> value,

@@ -1,6 +1,7 @@
 // FileSystem::Impl: the state of a mounted filesystem and the internal operations the
 // public methods are built from. One concern per file: file_system.cc (mount, checkpoint,
-// orphans, space, the public wrappers), file.cc (the block map and file data), namei.cc
+// orphans, space, the public wrappers), file.cc (the block map and file data),
+// file_range.cc (copy_file_range by device copy, SEEK_DATA/SEEK_HOLE), namei.cc
 // (names: create, link, unlink, rename, directories), fs_xattr.cc (extended attributes),
 // gc_owners.cc (the GC's owner interface, foreground GC, the GC API).
 //
@@ -122,6 +123,13 @@ class FileSystem::Impl : public gc::BlockOwners {
   Status convert_inline(uint32_t ino);
   // Counts a block that left the inode (i_blocks) and whatever the SIT must know.
   Status release_addr(segment::NodeBlock* inode, uint32_t addr);
+
+  // --- file ranges (file_range.cc)
+  // One piece of copy_file_range (at most kCopyPieceBytes; the checks see all of `len`).
+  static constexpr uint64_t kCopyPieceBytes = 64ull << 20;
+  Result<uint64_t> copy_range_locked(uint32_t src, uint64_t src_off, uint32_t dst,
+                                     uint64_t dst_off, uint64_t len);
+  Result<uint64_t> seek_data_hole_locked(uint32_t ino, uint64_t offset, bool data);
 
   // --- names (namei.cc)
   Result<std::optional<DirEntryInfo>> find_locked(uint32_t dir, std::string_view name);
