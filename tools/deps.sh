@@ -8,6 +8,7 @@ packages=(
   libtbb-dev libboost-dev catch2 libfuse3-dev liburing-dev libcli11-dev libexpected-dev
   zlib1g-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev
   f2fs-tools fuse3 xfsprogs gnuplot-nox
+  fio fuse2fs bindfs jq
 )
 # Extra packages a caller may ask for (e.g. the QEMU test): F2SC_EXTRA_PACKAGES="a b".
 read -r -a extra <<< "${F2SC_EXTRA_PACKAGES:-}"
