@@ -832,3 +832,139 @@ TEST_CASE("f2sc-fuse: a full filesystem says ENOSPC, and space comes back after 
   CHECK(read_file(fx.p("after")) == pattern(22, 64 << 20));
   fx.unmount();
 }
+
+namespace {
+
+// A number under `section` in f2sc-ctl's JSON status ("key": N); fails the test when missing.
+uint64_t json_number(const std::string& json, const std::string& section, const std::string& key) {
+  const size_t s = json.find("\"" + section + "\"");
+  INFO(json);
+  REQUIRE(s != std::string::npos);
+  const size_t k = json.find("\"" + key + "\":", s);
+  REQUIRE(k != std::string::npos);
+  return std::stoull(json.substr(k + key.size() + 3));
+}
+
+// Device counters of a mount from `f2sc-ctl MNT status --json`, or false (after a warning)
+// when this build has no f2sc-ctl.
+bool device_counters(const std::string& mnt, uint64_t* in_device, uint64_t* read,
+                     uint64_t* written) {
+#ifdef F2SC_CTL_BIN
+  auto r = f2sc::testing::run(std::string(F2SC_CTL_BIN) + " " + mnt + " status --json");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  *in_device = json_number(r.output, "device", "blocks_copied_in_device");
+  *read = json_number(r.output, "device", "bytes_read");
+  *written = json_number(r.output, "device", "bytes_written");
+  return true;
+#else
+  (void)mnt, (void)in_device, (void)read, (void)written;
+  WARN("device copy counters not checked through the mount: f2sc-ctl is not built");
+  return false;
+#endif
+}
+
+}  // namespace
+
+TEST_CASE("f2sc-fuse: cp and copy_file_range copy on the device, keep holes; SEEK_DATA/SEEK_HOLE",
+          "[fuse]") {
+  const std::string offload = GENERATE("on", "off");
+  INFO("copy_offload=" << offload);
+  Fixture fx;
+  if (!fx.mount({"-o", "copy_offload=" + offload})) return;
+  constexpr uint64_t kMiB = 1 << 20;
+  // 24 MiB and 1234 bytes, with a hole over [8 MiB, 12 MiB).
+  const uint64_t size = 24 * kMiB + 1234;
+  std::string want = pattern(31, size);
+  std::fill(want.begin() + 8 * kMiB, want.begin() + 12 * kMiB, '\0');
+  {
+    int fd = ::open(fx.p("src").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    for (uint64_t off = 0; off < size; off += kMiB) {
+      if (off >= 8 * kMiB && off < 12 * kMiB) continue;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kMiB, size - off));
+      REQUIRE(::pwrite(fd, want.data() + off, n, static_cast<off_t>(off)) ==
+              static_cast<ssize_t>(n));
+    }
+    REQUIRE(::close(fd) == 0);  // flushes the write-back cache
+  }
+
+  // The library answers SEEK_DATA/SEEK_HOLE (the kernel's fallback would see no hole).
+  auto check_seeks = [&](const std::string& path) {
+    INFO(path);
+    int fd = ::open(path.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK(::lseek(fd, 0, SEEK_DATA) == 0);
+    CHECK(::lseek(fd, 0, SEEK_HOLE) == static_cast<off_t>(8 * kMiB));
+    CHECK(::lseek(fd, 10 * kMiB, SEEK_HOLE) == static_cast<off_t>(10 * kMiB));
+    CHECK(::lseek(fd, 8 * kMiB, SEEK_DATA) == static_cast<off_t>(12 * kMiB));
+    CHECK(::lseek(fd, 12 * kMiB + 5, SEEK_DATA) == static_cast<off_t>(12 * kMiB + 5));
+    CHECK(::lseek(fd, 12 * kMiB, SEEK_HOLE) == static_cast<off_t>(size));
+    CHECK(err_of([&] { return ::lseek(fd, static_cast<off_t>(size), SEEK_DATA); }) == ENXIO);
+    CHECK(err_of([&] { return ::lseek(fd, static_cast<off_t>(size), SEEK_HOLE); }) == ENXIO);
+    ::close(fd);
+  };
+  check_seeks(fx.p("src"));
+
+  // Device counters around a copy: offload moves every whole data block inside the device
+  // and only the tail and node blocks cross the host interface; emulation moves them all
+  // through the host, both ways.
+  auto counted = [&](uint64_t data_bytes, const std::function<void()>& copy) {
+    uint64_t dev0 = 0, rd0 = 0, wr0 = 0, dev1 = 0, rd1 = 0, wr1 = 0;
+    const bool counters = device_counters(fx.mnt, &dev0, &rd0, &wr0);
+    copy();
+    if (!counters) return;
+    device_counters(fx.mnt, &dev1, &rd1, &wr1);
+    if (offload == "on") {
+      CHECK(dev1 - dev0 >= data_bytes / 4096);
+      CHECK(rd1 - rd0 < kMiB);
+      CHECK(wr1 - wr0 < kMiB);
+    } else {
+      CHECK(dev1 == dev0);
+      CHECK(rd1 - rd0 >= data_bytes - 4096);
+      CHECK(wr1 - wr0 >= data_bytes - 4096);
+    }
+  };
+
+  // cp of a file without holes (coreutils 9.1 with its default --reflink=auto: the clone
+  // fails, then copy_file_range; --reflink=never, and a sparse source under the default
+  // --sparse=auto, read and write instead).
+  const std::string dense = pattern(32, size);
+  write_file(fx.p("dense"), dense);
+  counted(size, [&] {
+    auto cp = f2sc::testing::run("cp " + fx.p("dense") + " " + fx.p("cp-copy"));
+    INFO(cp.output);
+    REQUIRE(cp.status == 0);
+  });
+  CHECK(read_file(fx.p("cp-copy")) == dense);
+
+  // One copy_file_range over the sparse file: the library keeps the hole a hole.
+  counted(size - 4 * kMiB, [&] {
+    int in = ::open(fx.p("src").c_str(), O_RDONLY);
+    int out = ::open(fx.p("cfr-copy").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(in >= 0);
+    REQUIRE(out >= 0);
+    uint64_t total = 0;
+    while (true) {
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1ull << 40, 0);
+      INFO(std::strerror(errno));
+      REQUIRE(n >= 0);
+      if (n == 0) break;
+      total += static_cast<uint64_t>(n);
+    }
+    CHECK(total == size);
+    ::close(in);
+    REQUIRE(::close(out) == 0);
+  });
+  CHECK(read_file(fx.p("cfr-copy")) == want);
+  check_seeks(fx.p("cfr-copy"));
+  CHECK(stat_of(fx.p("cfr-copy")).st_blocks < static_cast<blkcnt_t>((size - 3 * kMiB) / 512));
+
+  fx.unmount();
+  fx.require_fsck_clean();
+  REQUIRE(fx.mount());
+  CHECK(read_file(fx.p("cp-copy")) == dense);
+  CHECK(read_file(fx.p("cfr-copy")) == want);
+  check_seeks(fx.p("cfr-copy"));
+  fx.unmount();
+}

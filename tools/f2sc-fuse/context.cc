@@ -130,6 +130,7 @@ const fuse_lowlevel_ops& operations() {
     o.create = op_create;
     o.fallocate = op_fallocate;
     o.copy_file_range = op_copy_file_range;
+    o.lseek = op_lseek;
     o.ioctl = op_ioctl;
     return o;
   }();

@@ -136,6 +136,7 @@ void op_fsync(fuse_req_t, fuse_ino_t, int, fuse_file_info*);
 void op_fallocate(fuse_req_t, fuse_ino_t, int, off_t, off_t, fuse_file_info*);
 void op_copy_file_range(fuse_req_t, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t,
                         fuse_file_info*, size_t, int);
+void op_lseek(fuse_req_t, fuse_ino_t, off_t, int, fuse_file_info*);
 void op_ioctl(fuse_req_t, fuse_ino_t, unsigned int, void*, fuse_file_info*, unsigned, const void*,
               size_t, size_t);
 

@@ -1,5 +1,7 @@
-// File data: open/create/release, read and write, fsync, fallocate, copy_file_range, ioctl.
+// File data: open/create/release, read and write, fsync, fallocate, copy_file_range, lseek
+// (SEEK_DATA/SEEK_HOLE), ioctl.
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +21,6 @@ constexpr unsigned kF2fsIocWriteCheckpoint = _IO(0xf5, 7);
 // copy_file_range moves at most this much per request (the FUSE reply carries a 32-bit
 // count; callers such as cp loop on short counts).
 constexpr uint64_t kMaxCopyPerRequest = 1ull << 30;
-constexpr size_t kCopyChunk = 1 << 20;
 
 std::unique_ptr<std::byte[]> uninitialized(size_t n) {
   return std::unique_ptr<std::byte[]>(new std::byte[n]);
@@ -125,9 +126,10 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len
   fuse_reply_err(req, 0);
 }
 
-// For now a copy through the library (read, then write into newly written blocks): correct
-// but not yet device copy offload. Holes in the source become written zeroes. An error after
-// some bytes were copied ends the call with the short count.
+// A device copy in the library (FileSystem::copy_file_range: whole blocks by one copy
+// request per destination run, offloaded when the device's copy_offload is on; holes stay
+// holes). At most kMaxCopyPerRequest per request; a short count after an error that
+// followed progress.
 void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*,
                         fuse_ino_t ino_out, off_t off_out, fuse_file_info*, size_t len, int flags) {
   Context& c = ctx_of(req);
@@ -135,28 +137,23 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_fi
     fuse_reply_err(req, EINVAL);
     return;
   }
-  const uint32_t in = c.to_fs(ino_in), out = c.to_fs(ino_out);
   const uint64_t total = std::min<uint64_t>(len, kMaxCopyPerRequest);
-  auto buf = uninitialized(std::min<uint64_t>(total, kCopyChunk) + 1);
-  uint64_t done = 0;
-  while (done < total) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(total - done, kCopyChunk));
-    auto n = c.fs.read(in, static_cast<uint64_t>(off_in) + done, std::span(buf.get(), want));
-    if (!n) {
-      if (done == 0) return reply_error(req, n.error(), "copy_file_range");
-      break;
-    }
-    if (*n == 0) break;  // end of the source
-    auto w = c.fs.write(out, static_cast<uint64_t>(off_out) + done,
-                        std::span<const std::byte>(buf.get(), *n));
-    if (!w) {
-      if (done == 0) return reply_error(req, w.error(), "copy_file_range");
-      break;
-    }
-    done += *w;
-    if (*w < *n) break;
+  auto n = c.fs.copy_file_range(c.to_fs(ino_in), static_cast<uint64_t>(off_in), c.to_fs(ino_out),
+                                static_cast<uint64_t>(off_out), total);
+  if (!n) return reply_error(req, n.error(), "copy_file_range");
+  fuse_reply_write(req, static_cast<size_t>(*n));
+}
+
+// The kernel asks only for SEEK_DATA and SEEK_HOLE (it handles the others itself).
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
+  Context& c = ctx_of(req);
+  if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+    fuse_reply_err(req, EINVAL);
+    return;
   }
-  fuse_reply_write(req, static_cast<size_t>(done));
+  auto r = c.fs.seek_data_hole(c.to_fs(ino), static_cast<uint64_t>(off), whence == SEEK_DATA);
+  if (!r) return reply_error(req, r.error(), "lseek");
+  fuse_reply_lseek(req, static_cast<off_t>(*r));
 }
 
 void op_ioctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*, fuse_file_info*, unsigned,
