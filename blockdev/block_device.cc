@@ -58,6 +58,10 @@ void CopyResult::merge(const CopyResult& o) {
   copy_ranges += o.copy_ranges;
   max_ranges_per_command = std::max(max_ranges_per_command, o.max_ranges_per_command);
   failed_commands += o.failed_commands;
+  failed_limits += o.failed_limits;
+  failed_out_of_range += o.failed_out_of_range;
+  failed_media += o.failed_media;
+  failed_partial += o.failed_partial;
   emulation_reads += o.emulation_reads;
   emulation_writes += o.emulation_writes;
   if (emulation_reason.empty()) emulation_reason = o.emulation_reason;

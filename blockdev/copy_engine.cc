@@ -221,7 +221,9 @@ Result<CopyResult> CopyEngine::run(const CopyRequest& request) {
   }
   const QueueLimits limits = device_.limits();
   const CopyEngineOptions opts = options();
-  if (device_.offload_enabled()) return offload(request, limits.copy, opts.queue_depth);
+  if (device_.offload_enabled() && !request.emulate) {
+    return offload(request, limits.copy, opts.queue_depth);
+  }
   std::vector<CopyPiece> pieces;
   uint64_t at = request.dst;
   for (const CopyRange& r : request.sources) {
@@ -230,9 +232,10 @@ Result<CopyResult> CopyEngine::run(const CopyRequest& request) {
   }
   auto result = emulate(device_, pieces, device_);
   if (result) {
-    result->emulation_reason = !limits.copy_offload_supported
-                                   ? "the device does not support copy offload"
-                               : limits.copy_offload ? "copy_offload is off below this device"
+    result->emulation_reason =
+        request.emulate && device_.offload_enabled() ? "the caller asked for emulation"
+        : !limits.copy_offload_supported             ? "the device does not support copy offload"
+        : limits.copy_offload                        ? "copy_offload is off below this device"
                                                      : "copy_offload is off";
   }
   return result;
@@ -280,6 +283,18 @@ Result<CopyResult> CopyEngine::offload(const CopyRequest& request, const CopyLim
         }
         if (!r.status) {
           result.failed_commands++;
+          switch (r.status.error().code) {
+            case Errc::kInvalidArgument:
+              result.failed_limits++;
+              break;
+            case Errc::kOutOfRange:
+              result.failed_out_of_range++;
+              break;
+            default:
+              result.failed_media++;
+              break;
+          }
+          if (done > 0) result.failed_partial++;
           if (failure.empty()) failure = r.status.error().message;
         }
       }

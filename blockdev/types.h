@@ -29,6 +29,9 @@ using CopyRangeList = boost::container::small_vector<CopyRange, 8>;
 struct CopyRequest {
   CopyRangeList sources;
   uint64_t dst = 0;
+  // Read+write through the host even where offload is on (a caller that has seen the
+  // device's copy commands fail and stops trying them).
+  bool emulate = false;
 
   uint64_t total_blocks() const;
 };
@@ -41,9 +44,14 @@ struct CopyResult {
   uint64_t copy_commands = 0;     // offloaded copy commands issued (failed ones included)
   uint64_t copy_ranges = 0;       // source range entries in those commands
   uint64_t max_ranges_per_command = 0;
-  uint64_t failed_commands = 0;   // offloaded commands that failed and were finished by emulation
-  uint64_t emulation_reads = 0;   // read commands issued by emulation
-  uint64_t emulation_writes = 0;  // write commands issued by emulation
+  uint64_t failed_commands = 0;  // offloaded commands that failed and were finished by emulation
+  // failed_commands by cause, from the command's status:
+  uint64_t failed_limits = 0;  // Command Size Limit Exceeded, Invalid Field (kInvalidArgument)
+  uint64_t failed_out_of_range = 0;  // LBA Out of Range (kOutOfRange)
+  uint64_t failed_media = 0;         // media and other device errors
+  uint64_t failed_partial = 0;       // of all those, commands that copied some ranges first (DW0)
+  uint64_t emulation_reads = 0;      // read commands issued by emulation
+  uint64_t emulation_writes = 0;     // write commands issued by emulation
   // Why (part of) the copy was emulated; empty when everything was offloaded.
   std::string emulation_reason;
 

@@ -201,7 +201,17 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
                                       segment::Log log) {
   const uint64_t count = data.size() / kBlockSize;
   if (count == 0) return {};
-  if (auto s = reserve_locked(count); !s) return s;
+  uint64_t rewrites = 0;  // blocks that replace one the file has (or fallocated)
+  {
+    auto v = view(ino);
+    if (!v) return fail(v.error());
+    for (uint64_t k = 0; k < count; ++k) {
+      auto s = block_slot(ino, *v, first + k, false);
+      if (!s) return fail(s.error());
+      if (s->addr && *s->addr != kNullAddr) ++rewrites;
+    }
+  }
+  if (auto s = reserve_locked(count, rewrites); !s) return s;
   auto v = view(ino);
   if (!v) return fail(v.error());
   std::vector<BlockSlot> slots;

@@ -208,7 +208,7 @@ uint64_t FileSystem::Impl::user_free_blocks(bool count_prefree) const {
   return (free_secs - keep) * layout_.segs_per_sec * segment::kBlocksPerSeg;
 }
 
-Status FileSystem::Impl::reserve_locked(uint64_t blocks) {
+Status FileSystem::Impl::reserve_locked(uint64_t blocks, uint64_t rewrites) {
   if (releasing_) {
     // A deletion frees more than it writes (a dentry block now, nodes at the checkpoint),
     // so it may use the room left in the current logs and the margin above GC's reserve
@@ -221,11 +221,18 @@ Status FileSystem::Impl::reserve_locked(uint64_t blocks) {
   // and a margin for the nodes this request dirties, beyond the sections GC and the
   // checkpoint keep in reserve. Accounting: the checkpoint's valid_block_count (data,
   // nodes, fallocated blocks) must stay within user_block_count, the space left after
-  // overprovisioning, or the checkpoint could not be written.
+  // overprovisioning, or the checkpoint could not be written. Rewrites alone add nothing
+  // to the accounting (their nodes exist), and what they invalidate is what GC reclaims:
+  // they may use half of GC's reserve (F2FS would write them into the holes of dirty
+  // segments instead; we have no SSR). Without that, a small image whose garbage sits in
+  // the current logs refuses overwrites it could absorb. Foreground GC runs before each
+  // of them meanwhile, since free sections are at the reserve.
+  const bool rewrites_only = rewrites >= blocks;
   auto need = [&] { return blocks + nodes_->dirty_count() + 64; };
   auto fits = [&] {
+    if (rewrites_only) return sm_->free_sections() > sm_->reserved_sections() / 2;
     const uint64_t used = sm_->valid_blocks() + reserved_blocks_;
-    return user_free_blocks() >= need() && used + need() <= sm_->user_block_count();
+    return user_free_blocks() >= need() && used + need() - rewrites <= sm_->user_block_count();
   };
   if (fits()) return {};
   if (sm_->prefree_segments() > 0 || nodes_->dirty_count() > 0)

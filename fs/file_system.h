@@ -193,6 +193,11 @@ class FileSystem {
   Status set_background_gc(bool on);
   bool background_gc() const;
   void set_gc_urgent(bool urgent);  // background GC without idle checks, short sleeps
+  // Victim blocks the GC could not read since mount, with their owners (each stays in
+  // place; its section is no longer a victim), and the last error of a collection
+  // (foreground and background ones included; empty if none failed).
+  std::vector<gc::UnreadableBlock> gc_bad_blocks() const;
+  std::string gc_last_error() const;
 
   class Impl;
 

@@ -154,7 +154,11 @@ class FileSystem::Impl : public gc::BlockOwners {
   Status checkpoint_locked(bool umount);
   // Makes sure `blocks` more blocks can be written by a user request (plus the node blocks
   // the next checkpoint needs): checkpoints to free prefree segments, else ENOSPC.
-  Status reserve_locked(uint64_t blocks);
+  // `rewrites` of them replace blocks the file already has (net zero for the checkpoint's
+  // valid_block_count): a request of rewrites only is admitted on a full filesystem while
+  // more than half of GC's reserve is free, as F2FS admits overwrites, and the GC reclaims
+  // what they invalidate.
+  Status reserve_locked(uint64_t blocks, uint64_t rewrites = 0);
   // Blocks in free sections beyond GC's reserve (and a spare), with `count_prefree` also
   // those the next checkpoint frees.
   uint64_t user_free_blocks(bool count_prefree = false) const;

@@ -154,6 +154,10 @@ void FileSystem::Impl::foreground_gc(bool force) {
     policy = fg_policy_;
   }
   if (!policy) policy = std::make_shared<const gc::GreedyPolicy>();
+  // A failed collection ends foreground GC but not the write that asked for it: the write
+  // then succeeds in the room left or fails on its own (ENOSPC, EIO from the same device).
+  // The controller counts the failure and keeps its message (gc_stats().collect_errors,
+  // gc_last_error()); what GC committed before failing stays consistent.
   for (uint32_t round = 0; round < layout_.sections; ++round) {
     if (!(force && round == 0) && !gc_->needs_foreground()) break;
     auto r = gc_->collect(1, *policy);
@@ -211,6 +215,14 @@ Status FileSystem::set_background_gc(bool on) {
 
 bool FileSystem::background_gc() const {
   return impl_->gc_ && impl_->gc_->background_running();
+}
+
+std::vector<gc::UnreadableBlock> FileSystem::gc_bad_blocks() const {
+  return impl_->gc_ ? impl_->gc_->bad_blocks() : std::vector<gc::UnreadableBlock>{};
+}
+
+std::string FileSystem::gc_last_error() const {
+  return impl_->gc_ ? impl_->gc_->last_error() : std::string();
 }
 
 void FileSystem::set_gc_urgent(bool urgent) {

@@ -35,12 +35,25 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
   for (const segment::SectionUsage& c : candidates) valid_of[c.secno] = c.valid;
   for (uint32_t secno : policy.rank(candidates, ctx, candidates.size())) {
     if (victims.size() >= n_sections) break;
+    if (is_bad_section(secno)) continue;
     if (valid_of[secno] > budget) break;
     if (!sm_.try_pin_section(secno)) continue;
     victims.push_back(secno);
     budget -= valid_of[secno];
   }
   if (victims.empty()) return out;
+  auto r = collect_pinned(std::move(victims), start);
+  if (!r) {
+    ++stats_.collect_errors;
+    std::lock_guard lock(bad_mu_);
+    last_error_ = r.error().message;
+  }
+  return r;
+}
+
+Result<CollectResult> GcController::collect_pinned(std::vector<uint32_t> victims,
+                                                   std::chrono::steady_clock::time_point start) {
+  CollectResult out;
   ++stats_.collections;
   auto migrated = migrator_.migrate(victims);
   for (uint32_t secno : victims) sm_.unpin_section(secno);
@@ -48,6 +61,13 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());
   if (!migrated) return fail(migrated.error());
+  if (!migrated->unreadable.empty()) {
+    std::lock_guard lock(bad_mu_);
+    for (UnreadableBlock& b : migrated->unreadable) {
+      bad_sections_.insert(sm_.layout().secno_of_seg(sm_.layout().segno_of(b.addr)));
+      if (bad_blocks_.size() < kMaxBadBlocks) bad_blocks_.push_back(std::move(b));
+    }
+  }
   out.victims = migrated->sections;
   out.freed = migrated->sections_freed;
   out.moved = migrated->moved;
@@ -59,6 +79,28 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
     out.checkpointed = true;
   }
   return out;
+}
+
+bool GcController::is_bad_section(uint32_t secno) const {
+  std::lock_guard lock(bad_mu_);
+  return bad_sections_.count(secno) != 0;
+}
+
+GcStatsSnapshot GcController::stats() const {
+  GcStatsSnapshot s = stats_.snapshot();
+  std::lock_guard lock(bad_mu_);
+  s.bad_sections = bad_sections_.size();
+  return s;
+}
+
+std::vector<UnreadableBlock> GcController::bad_blocks() const {
+  std::lock_guard lock(bad_mu_);
+  return bad_blocks_;
+}
+
+std::string GcController::last_error() const {
+  std::lock_guard lock(bad_mu_);
+  return last_error_;
 }
 
 std::future<Result<CollectResult>> GcController::collect_async(

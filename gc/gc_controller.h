@@ -17,6 +17,13 @@
 //                       the background policy when the is_idle callback says so, or at once
 //                       in urgent mode (`urgent_sleep_ms`, no idle check).
 //
+// Unreadable blocks: a victim block the Migrator could not read stays in place with its
+// owner; the controller remembers it (bad_blocks(), at most kMaxBadBlocks kept) and never
+// picks its section as a victim again while it is mounted, so GC cannot spin on it and
+// the rest of the device is still cleaned. Errors of collect() are counted
+// (collect_errors) and the last one kept (last_error()), also those of the background
+// thread, whose callers cannot see them otherwise.
+//
 // Several collections may run at once (the background thread, foreground callers): each
 // pins its victims with SegmentManager::try_pin_section, so they never share a section.
 // No GcController lock is held across device I/O or calls into BlockOwners; the only lock
@@ -34,7 +41,10 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/error.h"
 #include "blockdev/block_device.h"
@@ -97,17 +107,28 @@ class GcController {
   // The background thread's policy from its next round on (nullptr: cost-benefit).
   void set_background_policy(std::shared_ptr<const VictimPolicy> policy);
 
-  GcStatsSnapshot stats() const { return stats_.snapshot(); }
+  GcStatsSnapshot stats() const;
   void reset_stats() { stats_.reset(); }
+  static constexpr size_t kMaxBadBlocks = 1024;
+  std::vector<UnreadableBlock> bad_blocks() const;
+  std::string last_error() const;  // empty when no collect() has failed
 
  private:
   void background_loop();
+  Result<CollectResult> collect_pinned(std::vector<uint32_t> victims,
+                                       std::chrono::steady_clock::time_point start);
+  bool is_bad_section(uint32_t secno) const;
 
   segment::SegmentManager& sm_;
   BlockOwners& owners_;
   const GcOptions options_;
   GcStats stats_;
   Migrator migrator_;
+
+  mutable std::mutex bad_mu_;  // guards the three below
+  std::set<uint32_t> bad_sections_;
+  std::vector<UnreadableBlock> bad_blocks_;
+  std::string last_error_;
 
   std::atomic<bool> urgent_{false};
   mutable std::mutex bg_mu_;  // guards the fields below; never held across GC work

@@ -36,6 +36,16 @@ GcStatsSnapshot GcStats::snapshot() const {
   s.copy_host_bytes = copy_host_bytes.load();
   s.checkpoints = checkpoints.load();
   s.time_ns = time_ns.load();
+  s.copy_command_faults = copy_command_faults.load();
+  s.faults_limits = faults_limits.load();
+  s.faults_out_of_range = faults_out_of_range.load();
+  s.faults_media = faults_media.load();
+  s.faults_partial = faults_partial.load();
+  s.offload_suspensions = offload_suspensions.load();
+  s.blocks_retried = blocks_retried.load();
+  s.unreadable_blocks = unreadable_blocks.load();
+  s.unwritable_blocks = unwritable_blocks.load();
+  s.collect_errors = collect_errors.load();
   return s;
 }
 
@@ -60,7 +70,17 @@ void GcStats::reset() {
                   &blocks_emulated,
                   &copy_host_bytes,
                   &checkpoints,
-                  &time_ns})
+                  &time_ns,
+                  &copy_command_faults,
+                  &faults_limits,
+                  &faults_out_of_range,
+                  &faults_media,
+                  &faults_partial,
+                  &offload_suspensions,
+                  &blocks_retried,
+                  &unreadable_blocks,
+                  &unwritable_blocks,
+                  &collect_errors})
     c->store(0);
 }
 
@@ -73,6 +93,11 @@ void GcStats::add_copy(const blockdev::CopyResult& r, uint64_t blocks, uint64_t 
   raise_to(max_blocks_per_request, blocks);
   blocks_offloaded += r.blocks_offloaded;
   blocks_emulated += r.blocks_emulated;
+  copy_command_faults += r.failed_commands;
+  faults_limits += r.failed_limits;
+  faults_out_of_range += r.failed_out_of_range;
+  faults_media += r.failed_media;
+  faults_partial += r.failed_partial;
   copy_host_bytes +=
       2 * r.blocks_emulated * block_size + r.copy_ranges * blockdev::kCopyDescriptorBytes;
 }

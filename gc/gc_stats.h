@@ -30,7 +30,7 @@ struct GcStatsSnapshot {
   uint64_t dropped_copies = 0;  // copies thrown away because a racing write won
   uint64_t copy_requests = 0;   // multi-source requests the GC built
   uint64_t request_ranges = 0;  // source ranges in those requests
-  uint64_t copy_faults = 0;     // requests the device failed (nothing lost: old blocks kept)
+  uint64_t copy_faults = 0;     // requests that failed even by emulation (retried block by block)
   uint64_t owner_errors = 0;    // is_live / repoint errors (the block was left in place)
   uint64_t copy_commands = 0;   // offloaded device commands
   uint64_t copy_ranges = 0;     // source ranges in those commands
@@ -40,6 +40,18 @@ struct GcStatsSnapshot {
   uint64_t blocks_emulated = 0;
   uint64_t copy_host_bytes = 0;
   uint64_t node_footer_fixes = 0;  // always 0: see migrator.h on node footers
+  // Copy command faults (each finished by emulation from its DW0), by cause.
+  uint64_t copy_command_faults = 0;
+  uint64_t faults_limits = 0;        // Command Size Limit Exceeded / Invalid Field
+  uint64_t faults_out_of_range = 0;  // LBA Out of Range
+  uint64_t faults_media = 0;         // media and other device errors
+  uint64_t faults_partial = 0;       // faulted commands that had copied some ranges (DW0 > 0)
+  uint64_t offload_suspensions = 0;  // collections that stopped offloading after repeated faults
+  uint64_t blocks_retried = 0;       // blocks of failed requests retried one at a time
+  uint64_t unreadable_blocks = 0;    // victim blocks that could not be read (left in place)
+  uint64_t unwritable_blocks = 0;    // retried blocks whose copy could not be written
+  uint64_t bad_sections = 0;    // now excluded from victims (unreadable blocks); the controller's
+  uint64_t collect_errors = 0;  // collections that returned an error
   uint64_t checkpoints = 0;
   uint64_t time_ns = 0;  // wall time inside collect()
 
@@ -72,7 +84,10 @@ class GcStats {
       blocks_dead{0}, data_blocks_moved{0}, node_blocks_moved{0}, dropped_copies{0},
       copy_requests{0}, request_ranges{0}, copy_faults{0}, owner_errors{0}, copy_commands{0},
       copy_ranges{0}, max_ranges_per_command{0}, max_blocks_per_request{0}, blocks_offloaded{0},
-      blocks_emulated{0}, copy_host_bytes{0}, checkpoints{0}, time_ns{0};
+      blocks_emulated{0}, copy_host_bytes{0}, checkpoints{0}, time_ns{0}, copy_command_faults{0},
+      faults_limits{0}, faults_out_of_range{0}, faults_media{0}, faults_partial{0},
+      offload_suspensions{0}, blocks_retried{0}, unreadable_blocks{0}, unwritable_blocks{0},
+      collect_errors{0};
 };
 
 }  // namespace f2sc::gc

@@ -71,21 +71,52 @@ Status Migrator::scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<
   return {};
 }
 
+std::vector<uint8_t> Migrator::retry_blocks(const Chunk& chunk, MigrationResult& result) {
+  const uint32_t bs = dev_.block_size();
+  std::vector<uint8_t> ok(chunk.blocks.size(), 0);
+  std::vector<std::byte> buf(bs);
+  for (size_t i = 0; i < chunk.blocks.size(); ++i) {
+    const LiveBlock& b = chunk.blocks[i];
+    ++stats_.blocks_retried;
+    if (auto r = dev_.read(b.addr, buf); !r) {
+      if (r.error().code == Errc::kPowerCut) break;
+      ++stats_.unreadable_blocks;
+      result.unreadable.push_back({b.addr, chunk.kind, b.sum, r.error().message});
+      continue;
+    }
+    if (auto w = dev_.write(chunk.dst + static_cast<uint32_t>(i), buf); !w) {
+      if (w.error().code == Errc::kPowerCut) break;
+      ++stats_.unwritable_blocks;
+      continue;
+    }
+    ok[i] = 1;
+    ++stats_.blocks_emulated;
+    stats_.copy_host_bytes += 2 * uint64_t{bs};
+  }
+  return ok;
+}
+
 Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
   const Result<blockdev::CopyResult>& copied = *chunk.done;
   const uint64_t n = chunk.blocks.size();
+  std::vector<uint8_t> ok;  // empty: every copy landed
   if (!copied) {
-    // Nothing was repointed: the old blocks stay valid and owned; drop every destination.
     ++result.copy_faults;
     ++stats_.copy_faults;
-    Status status;
-    for (uint64_t i = 0; i < n && status; ++i)
-      if (auto s = sm_.invalidate(chunk.dst + static_cast<uint32_t>(i)); !s)
-        status = fail(with_context(s.error(), "GC: dropping a failed copy"));
-    sm_.release_run(chunk.dst, static_cast<uint32_t>(n));
-    return status;
+    if (copied.error().code != Errc::kPowerCut) ok = retry_blocks(chunk, result);
+    if (std::find(ok.begin(), ok.end(), 1) == ok.end()) {
+      // Nothing to repoint: the old blocks stay valid and owned; drop every destination.
+      Status status;
+      for (uint64_t i = 0; i < n && status; ++i)
+        if (auto s = sm_.invalidate(chunk.dst + static_cast<uint32_t>(i)); !s)
+          status = fail(with_context(s.error(), "GC: dropping a failed copy"));
+      sm_.release_run(chunk.dst, static_cast<uint32_t>(n));
+      return status;
+    }
+  } else {
+    stats_.add_copy(*copied, n, chunk.request.sources.size(), dev_.block_size());
+    result.command_faults += copied->failed_commands;
   }
-  stats_.add_copy(*copied, n, chunk.request.sources.size(), dev_.block_size());
   return owners_.run_commit([&]() -> Status {
     // Checkpoints may record the copies from here on: each is owned or invalid by the end.
     struct Release {
@@ -96,9 +127,10 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
     for (uint64_t i = 0; i < n; ++i) {
       const LiveBlock& b = chunk.blocks[i];
       const uint32_t to = chunk.dst + static_cast<uint32_t>(i);
-      auto moved = owners_.repoint(b.addr, to, b.sum, chunk.kind);
       uint32_t dead = to;
-      if (!moved) {
+      if (!ok.empty() && !ok[i]) {
+        // This copy did not land: the block stays where it is.
+      } else if (auto moved = owners_.repoint(b.addr, to, b.sum, chunk.kind); !moved) {
         ++result.errors;
         ++stats_.owner_errors;
       } else if (*moved) {
@@ -174,6 +206,11 @@ Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationR
     }
     chunk->dst = *dst;
     chunk->request.dst = *dst;
+    if (result.command_faults >= options_.offload_fault_limit && dev_.offload_enabled()) {
+      chunk->request.emulate = true;
+      if (!result.offload_suspended) ++stats_.offload_suspensions;
+      result.offload_suspended = true;
+    }
     ++result.copy_requests;
     ++stats_.copy_requests;
     if (in_flight.size() >= options_.max_in_flight) retire_one();

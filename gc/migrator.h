@@ -18,9 +18,18 @@
 //     read+write when offload is off or unsupported).
 //  4. Commit, on the calling thread, per finished request, inside BlockOwners::run_commit():
 //     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new;
-//     then release_run() lets checkpoints record the copies. A failed copy invalidates
-//     every destination block and leaves the old ones valid and owned: nothing is lost, the
-//     fault is counted, the victim stays dirty.
+//     then release_run() lets checkpoints record the copies.
+//
+// Faults. A copy command the device fails (Command Size Limit Exceeded, LBA Out of Range,
+// a media error; partly done or not) is finished by the copy engine's emulation from its
+// DW0, and counted by cause. After `offload_fault_limit` failed commands in one migrate()
+// call the remaining requests are emulated outright, so a device whose copies keep failing
+// costs a bounded number of commands per collection. A request that fails even by
+// emulation is retried once block by block (read, then write to the same destination):
+// blocks that make it are committed as usual; a block that cannot be read is reported with
+// its owner (MigrationResult::unreadable) and stays where it is, valid and owned, so its
+// victim is not freed; a destination that cannot be written is invalidated and the block
+// stays too. Nothing is lost. After a power cut (kPowerCut) nothing is retried.
 //
 // Victims must be pinned (SegmentManager::try_pin_section) by the caller for the whole call:
 // a checkpoint between a copy and its repoint would otherwise free a victim whose blocks
@@ -50,6 +59,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
@@ -61,16 +71,28 @@
 namespace f2sc::gc {
 
 struct MigratorOptions {
-  unsigned max_in_flight = 8;  // copy requests submitted at once
+  unsigned max_in_flight = 8;        // copy requests submitted at once
+  unsigned offload_fault_limit = 3;  // failed copy commands per migrate() before emulating
+};
+
+// A victim block that could not be read, and who owns it (for the user's report).
+struct UnreadableBlock {
+  uint32_t addr = 0;
+  BlockKind kind = BlockKind::kData;
+  segment::Summary owner{};  // nid, version, ofs_in_node
+  std::string error;
 };
 
 struct MigrationResult {
-  uint32_t sections = 0;        // victims examined
-  uint32_t sections_freed = 0;  // left with 0 valid blocks (prefree until a checkpoint)
-  uint64_t live_blocks = 0;     // found live in the scan
-  uint64_t moved = 0;           // repointed to their copies
-  uint64_t dropped = 0;         // copies dropped because a racing write won
-  uint64_t copy_faults = 0;     // failed copy requests
+  uint32_t sections = 0;           // victims examined
+  uint32_t sections_freed = 0;     // left with 0 valid blocks (prefree until a checkpoint)
+  uint64_t live_blocks = 0;        // found live in the scan
+  uint64_t moved = 0;              // repointed to their copies
+  uint64_t dropped = 0;            // copies dropped because a racing write won
+  uint64_t copy_faults = 0;        // requests that failed even by emulation (then retried)
+  uint64_t command_faults = 0;     // failed copy commands (finished by emulation)
+  bool offload_suspended = false;  // command faults reached the limit: the rest was emulated
+  std::vector<UnreadableBlock> unreadable;
   uint64_t copy_requests = 0;
   uint64_t errors = 0;        // owner or SSA errors (those blocks stayed in place)
   bool out_of_space = false;  // the GC logs found no free section; the rest stayed
@@ -98,6 +120,8 @@ class Migrator {
               MigrationResult& result);
   Status move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationResult& result);
   Status commit(Chunk& chunk, MigrationResult& result);
+  // After a failed request: copies its blocks one at a time; ok[i] says which made it.
+  std::vector<uint8_t> retry_blocks(const Chunk& chunk, MigrationResult& result);
 
   segment::SegmentManager& sm_;
   blockdev::BlockDevice& dev_;

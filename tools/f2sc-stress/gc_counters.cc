@@ -47,8 +47,18 @@ gc::GcStatsSnapshot minus(const gc::GcStatsSnapshot& a, const gc::GcStatsSnapsho
   F2SC_SUB(node_footer_fixes);
   F2SC_SUB(checkpoints);
   F2SC_SUB(time_ns);
+  F2SC_SUB(copy_command_faults);
+  F2SC_SUB(faults_limits);
+  F2SC_SUB(faults_out_of_range);
+  F2SC_SUB(faults_media);
+  F2SC_SUB(faults_partial);
+  F2SC_SUB(offload_suspensions);
+  F2SC_SUB(blocks_retried);
+  F2SC_SUB(unreadable_blocks);
+  F2SC_SUB(unwritable_blocks);
+  F2SC_SUB(collect_errors);
 #undef F2SC_SUB
-  return d;  // max_ranges_per_command, max_blocks_per_request: a's (maxima since mount)
+  return d;  // maxima and bad_sections (a state, not a count): a's
 }
 
 }  // namespace

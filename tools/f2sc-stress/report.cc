@@ -274,6 +274,22 @@ json run_json(const RunResult& r) {
              {"copy_host_bytes", opt_u(f.gc_copy_host_bytes)},
              {"seconds", opt(f.gc_seconds)},
              {"mib_per_s", opt(f.gc_mib_per_s)}};
+  if (const auto& g = r.run.gc) {
+    j["gc"]["faults"] = {{"copy_commands_failed", g->copy_command_faults},
+                         {"size_limit_or_invalid", g->faults_limits},
+                         {"lba_out_of_range", g->faults_out_of_range},
+                         {"media", g->faults_media},
+                         {"partial", g->faults_partial},
+                         {"offload_suspensions", g->offload_suspensions},
+                         {"requests_failed", g->copy_faults},
+                         {"blocks_retried", g->blocks_retried},
+                         {"unreadable_blocks", g->unreadable_blocks},
+                         {"unwritable_blocks", g->unwritable_blocks},
+                         {"bad_sections", g->bad_sections},
+                         {"collect_errors", g->collect_errors}};
+  } else {
+    j["gc"]["faults"] = nullptr;
+  }
   Opt total;
   if (f.host_read) total = *f.host_read + *f.host_write + *f.host_desc;
   j["host_bytes"] = {{"read", opt_u(f.host_read)},
