@@ -50,6 +50,7 @@ Timespec FileSystem::Impl::now() const {
 Status FileSystem::Impl::check_writable() const {
   if (!mounted_) return fail(closed());
   if (opts_.read_only) return fail(Errc::kReadOnly, EROFS, "the filesystem is mounted read-only");
+  if (shutdown_) return fail(Errc::kInvalidArgument, EIO, "the filesystem was shut down");
   return {};
 }
 
@@ -149,7 +150,8 @@ Status FileSystem::unmount() {
   std::lock_guard lock(impl_->mu_);
   if (!impl_->mounted_) return fail(closed());
   Status s;
-  if (!impl_->opts_.read_only) s = impl_->checkpoint_locked(true);
+  // After shutdown() the image stays as of its last checkpoint.
+  if (!impl_->opts_.read_only && !impl_->shutdown_) s = impl_->checkpoint_locked(true);
   impl_->mounted_ = false;
   return s;
 }
@@ -173,6 +175,7 @@ void FileSystem::Impl::wait_for_readers() {
 
 Status FileSystem::Impl::checkpoint_locked(bool umount) {
   if (opts_.read_only) return {};
+  if (shutdown_) return fail(Errc::kInvalidArgument, EIO, "the filesystem was shut down");
   const uint64_t ver = sm_->checkpoint_version() + 1;
   if (auto s = nodes_->flush(ver); !s) return s;
   segment::Journal nat_journal;
@@ -433,6 +436,7 @@ Result<uint32_t> FileSystem::resolve(std::string_view path) {
 Result<InodeAttr> FileSystem::create(uint32_t dir, std::string_view name, uint16_t mode,
                                      uint32_t uid, uint32_t gid) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_entry_locked(dir, name, false, "create"); !s) return fail(s.error());
   return finish(*impl_, impl_->make_node(dir, name, S_IFREG | (mode & 07777), 0, uid, gid, {}));
 }
 
@@ -442,12 +446,14 @@ Result<InodeAttr> FileSystem::mknod(uint32_t dir, std::string_view name, uint16_
   const uint16_t type = mode & S_IFMT;
   if (type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK)
     return fail(Errc::kInvalidArgument, EINVAL, "mknod: unsupported file type");
+  if (auto s = impl_->check_entry_locked(dir, name, false, "mknod"); !s) return fail(s.error());
   return finish(*impl_, impl_->make_node(dir, name, mode, rdev, uid, gid, {}));
 }
 
 Result<InodeAttr> FileSystem::mkdir(uint32_t dir, std::string_view name, uint16_t mode,
                                     uint32_t uid, uint32_t gid) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_entry_locked(dir, name, false, "mkdir"); !s) return fail(s.error());
   return finish(*impl_, impl_->make_node(dir, name, S_IFDIR | (mode & 07777), 0, uid, gid, {}));
 }
 
@@ -457,22 +463,29 @@ Result<InodeAttr> FileSystem::symlink(uint32_t dir, std::string_view name, std::
   if (target.empty()) return fail(Errc::kInvalidArgument, ENOENT, "symlink: empty target");
   if (target.size() >= kBlockSize)
     return fail(Errc::kInvalidArgument, ENAMETOOLONG, "symlink: target of 4096 bytes or more");
+  if (auto s = impl_->check_entry_locked(dir, name, false, "symlink"); !s) return fail(s.error());
   return finish(*impl_, impl_->make_node(dir, name, S_IFLNK | 0777, 0, uid, gid, target));
 }
 
 Result<InodeAttr> FileSystem::link(uint32_t ino, uint32_t new_dir, std::string_view new_name) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_flags_locked(ino, kFlagImmutable | kFlagAppend, "link"); !s)
+    return fail(s.error());
+  if (auto s = impl_->check_entry_locked(new_dir, new_name, false, "link"); !s)
+    return fail(s.error());
   return finish(*impl_, impl_->link_locked(ino, new_dir, new_name));
 }
 
 Status FileSystem::unlink(uint32_t dir, std::string_view name) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_entry_locked(dir, name, true, "unlink"); !s) return s;
   Impl::Releasing r(*impl_);
   return finish(*impl_, impl_->unlink_locked(dir, name, false));
 }
 
 Status FileSystem::rmdir(uint32_t dir, std::string_view name) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_entry_locked(dir, name, true, "rmdir"); !s) return s;
   Impl::Releasing r(*impl_);
   return finish(*impl_, impl_->unlink_locked(dir, name, true));
 }
@@ -480,6 +493,8 @@ Status FileSystem::rmdir(uint32_t dir, std::string_view name) {
 Status FileSystem::rename(uint32_t old_dir, std::string_view old_name, uint32_t new_dir,
                           std::string_view new_name, unsigned flags) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_entry_locked(old_dir, old_name, true, "rename"); !s) return s;
+  if (auto s = impl_->check_entry_locked(new_dir, new_name, true, "rename"); !s) return s;
   return finish(*impl_, impl_->rename_locked(old_dir, old_name, new_dir, new_name, flags));
 }
 
@@ -517,12 +532,19 @@ auto with_gc_retry(FileSystem::Impl& fs, F&& call) {
 Result<size_t> FileSystem::write(uint32_t ino, uint64_t offset, std::span<const std::byte> data) {
   return with_gc_retry(*impl_, [&]() -> Result<size_t> {
     F2SC_WRITE_LOCKED();
+    if (auto s = impl_->check_write_locked(ino, offset, data); !s) return fail(s.error());
     return finish(*impl_, impl_->write_locked(ino, offset, data));
   });
 }
 
 Result<InodeAttr> FileSystem::setattr(uint32_t ino, const SetAttr& c) {
   F2SC_WRITE_LOCKED();
+  // As Linux: immutable refuses every change, append-only a new size, mode or owner (its
+  // times stay settable: the kernel's write-back cache sets them after appends).
+  const uint32_t forbidden = c.size || c.mode || c.uid || c.gid ? kFlagImmutable | kFlagAppend
+                             : c.atime || c.mtime               ? kFlagImmutable
+                                                                : 0;
+  if (auto s = impl_->check_flags_locked(ino, forbidden, "setattr"); !s) return fail(s.error());
   auto n = impl_->inode_node(ino);
   if (!n) return fail(n.error());
   if (c.size) {
@@ -561,6 +583,8 @@ Status FileSystem::truncate(uint32_t ino, uint64_t size) {
 Status FileSystem::fallocate(uint32_t ino, int mode, uint64_t offset, uint64_t length) {
   return with_gc_retry(*impl_, [&]() -> Status {
     F2SC_WRITE_LOCKED();
+    const uint32_t forbidden = kFlagImmutable | (mode & ~kFallocKeepSize ? kFlagAppend : 0);
+    if (auto s = impl_->check_flags_locked(ino, forbidden, "fallocate"); !s) return s;
     return finish(*impl_, impl_->fallocate_locked(ino, mode, offset, length));
   });
 }
@@ -609,6 +633,8 @@ Result<std::vector<uint8_t>> FileSystem::getxattr(uint32_t ino, std::string_view
 Status FileSystem::setxattr(uint32_t ino, std::string_view name, std::span<const uint8_t> value,
                             int flags) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_flags_locked(ino, kFlagImmutable | kFlagAppend, "setxattr"); !s)
+    return s;
   return finish(*impl_, impl_->setxattr_locked(ino, name, value, flags));
 }
 
@@ -621,6 +647,8 @@ Result<std::vector<std::string>> FileSystem::listxattr(uint32_t ino) {
 
 Status FileSystem::removexattr(uint32_t ino, std::string_view name) {
   F2SC_WRITE_LOCKED();
+  if (auto s = impl_->check_flags_locked(ino, kFlagImmutable | kFlagAppend, "removexattr"); !s)
+    return s;
   return finish(*impl_, impl_->removexattr_locked(ino, name));
 }
 
@@ -640,13 +668,14 @@ Status FileSystem::release(uint32_t ino) {
                 "release: inode " + std::to_string(ino) + " is not open");
   if (--it->second > 0) return {};
   impl_->open_count_.erase(it);
-  if (!impl_->orphans_.count(ino) || impl_->opts_.read_only) return {};
+  if (!impl_->orphans_.count(ino) || impl_->opts_.read_only || impl_->shutdown_) return {};
   return finish(*impl_, impl_->free_inode(ino));
 }
 
 Status FileSystem::fsync(uint32_t ino, bool /*datasync*/) {
   F2SC_LOCKED();
   if (auto n = impl_->inode_node(ino); !n) return fail(n.error());
+  if (impl_->shutdown_) return fail(Errc::kInvalidArgument, EIO, "the filesystem was shut down");
   if (impl_->opts_.read_only || !impl_->changed_) return {};
   // One checkpoint per fsync: everything dirty, this file included, becomes durable.
   return impl_->checkpoint_locked(false);
@@ -654,6 +683,7 @@ Status FileSystem::fsync(uint32_t ino, bool /*datasync*/) {
 
 Status FileSystem::sync() {
   F2SC_LOCKED();
+  if (impl_->shutdown_) return fail(Errc::kInvalidArgument, EIO, "the filesystem was shut down");
   if (impl_->opts_.read_only || !impl_->changed_) return {};
   return impl_->checkpoint_locked(false);
 }

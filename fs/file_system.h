@@ -84,6 +84,27 @@ inline constexpr unsigned kRenameExchange = 2;
 inline constexpr int kFallocKeepSize = 0x01;
 inline constexpr int kFallocPunchHole = 0x02;
 
+// F2FS_IOC_SHUTDOWN levels (F2FS_GOING_DOWN_*), see FileSystem::shutdown().
+enum class ShutdownMode : uint32_t { kFullSync = 0, kMetaSync = 1, kNoSync = 2, kMetaFlush = 3 };
+
+// Inode flags (i_flags; F2FS stores the FS_*_FL values of FS_IOC_GETFLAGS unchanged).
+inline constexpr uint32_t kFlagCompr = 0x00000004;
+inline constexpr uint32_t kFlagSync = 0x00000008;
+inline constexpr uint32_t kFlagImmutable = 0x00000010;
+inline constexpr uint32_t kFlagAppend = 0x00000020;
+inline constexpr uint32_t kFlagNoDump = 0x00000040;
+inline constexpr uint32_t kFlagNoAtime = 0x00000080;
+inline constexpr uint32_t kFlagNoComp = 0x00000400;
+inline constexpr uint32_t kFlagIndex = 0x00001000;
+inline constexpr uint32_t kFlagDirSync = 0x00010000;
+inline constexpr uint32_t kFlagInlineData = 0x10000000;  // reported, never stored
+inline constexpr uint32_t kFlagProjInherit = 0x20000000;
+inline constexpr uint32_t kFlagCasefold = 0x40000000;
+// What set_flags() stores (F2FS's settable set without compression and casefold, which
+// need superblock features f2sc does not support).
+inline constexpr uint32_t kSettableFlags = kFlagSync | kFlagImmutable | kFlagAppend | kFlagNoDump |
+                                           kFlagNoAtime | kFlagDirSync | kFlagProjInherit;
+
 struct FsStats {
   uint64_t checkpoints = 0;
   uint64_t data_blocks_written = 0;
@@ -198,6 +219,27 @@ class FileSystem {
   // (foreground and background ones included; empty if none failed).
   std::vector<gc::UnreadableBlock> gc_bad_blocks() const;
   std::string gc_last_error() const;
+  // GC of the sections that hold main-area blocks [start, start + blocks) (F2FS_IOC_GARBAGE_
+  // COLLECT_RANGE): only those sections are victims, cleaned as gc_collect() does. EINVAL
+  // when the range is empty or leaves the main area.
+  Result<gc::CollectResult> gc_collect_range(uint64_t start, uint64_t blocks,
+                                             std::string_view policy = {});
+
+  // Inode flags (FS_IOC_SETFLAGS): replaces the kSettableFlags bits of `ino` with those of
+  // `flags` and keeps the others. EOPNOTSUPP for bits F2FS does not report or that need a
+  // feature (compression, casefold), and for directory-only bits on other files. Once set,
+  // immutable refuses every change to the inode and its entries (EPERM), append-only
+  // refuses changes to existing bytes, truncation, unlinking and renaming.
+  Result<InodeAttr> set_flags(uint32_t ino, uint32_t flags);
+
+  // F2FS_IOC_SHUTDOWN: kFullSync and kMetaSync first write a checkpoint (f2sc keeps no
+  // dirty data of its own: what the caller wrote is in it); kNoSync and kMetaFlush write
+  // nothing (metadata reaches the device only with a checkpoint). Afterwards every change,
+  // fsync and sync fail with EIO, GC and the checkpoint timer stop, reads still work, and
+  // unmount() writes no checkpoint: the next mount sees the last checkpoint. A second call
+  // does nothing.
+  Status shutdown(ShutdownMode mode);
+  bool is_shut_down() const;
 
   class Impl;
 

@@ -94,6 +94,16 @@ class FileSystem::Impl : public gc::BlockOwners {
   Status drop_link(uint32_t ino);
   Timespec now() const;
   Status check_writable() const;
+  // EPERM when the i_flags of `ino` hold any of `forbidden` (kFlagImmutable,
+  // kFlagAppend), naming `op` (fs_admin.cc).
+  Status check_flags_locked(uint32_t ino, uint32_t forbidden, const char* op);
+  // A change to the entry `name` of `dir`: the directory must not be immutable, nor
+  // append-only when the entry goes away (`removing`), and an existing target must be
+  // neither immutable nor append-only when it is removed or replaced.
+  Status check_entry_locked(uint32_t dir, std::string_view name, bool removing, const char* op);
+  // A write of `data` at `offset`: EPERM on an immutable file, and on an append-only file
+  // when it would change bytes before the end of file.
+  Status check_write_locked(uint32_t ino, uint64_t offset, std::span<const std::byte> data);
 
   // --- file data (file.cc)
   // The slot of `block`; with `create`, missing nodes on the path are made.
@@ -217,6 +227,9 @@ class FileSystem::Impl : public gc::BlockOwners {
   std::shared_ptr<const gc::VictimPolicy> fg_policy_;
   std::mutex fg_mu_;  // one foreground collection at a time
   std::atomic<int64_t> last_write_ns_{0};
+
+  // After shutdown() (under mu_): changes and checkpoints fail with EIO (fs_admin.cc).
+  bool shutdown_ = false;
 
   std::thread timer_;
   std::condition_variable timer_cv_;
