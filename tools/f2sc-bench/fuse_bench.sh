@@ -16,12 +16,15 @@
 # every other round: a shared machine's load then falls on all of them alike. Targets:
 #   f2sc-offload  mkfs.f2sc image through f2sc-fuse, copy_offload=on (bg_gc=on if supported)
 #   f2sc-emulate  the same with copy_offload=off (the GC copies by read+write)
+#   f2sc-file     (only with --only) the image as file:IMG?workers=0, copy_offload=on: the
+#                 device I/O on the FUSE thread itself instead of the embedded NVMe
+#                 controller's queue threads (see the README's FUSE benchmark)
 #   fuse2fs       an ext4 image (mkfs.ext4) through fuse2fs, its default options
 #   bindfs        bindfs -o big_writes over a directory on the same disk: the FUSE
 #                 overhead ceiling (no filesystem work beyond the host's)
 # Jobs, the same on every target (fio, ioengine=psync, one job, no fallocate):
-#   seqwrite  1 MiB sequential writes, buffered, then fsync, all timed (SIZE/4 MiB, at
-#             most 256 MiB unless --long)
+#   seqwrite  1 MiB sequential writes, buffered, then fsync, all timed (SIZE/8 MiB, at
+#             most 128 MiB; SIZE/4 with --long)
 #   seqread   the same file read back with 1 MiB reads (fio drops the file's cached pages)
 #   randw-empty  4 KiB random writes, O_DIRECT (every write reaches the FUSE daemon), over
 #             a 64 MiB file on the empty filesystem: no GC (the baseline latency)
@@ -85,7 +88,7 @@ if [ "$long" = 1 ]; then
 else
   : "${size_mib:=1024}" "${runtime:=3}"
 fi
-seq_mib=$((size_mib / 4 > 256 ? 256 : size_mib / 4))
+seq_mib=$((size_mib / 8 > 128 ? 128 : size_mib / 8))
 [ "$long" = 1 ] && seq_mib=$((size_mib / 4))
 rand_mib=64
 age_mib=$((size_mib / 4))
@@ -237,11 +240,13 @@ ctl_status() {  # MNT
 # --- targets: all mounted at once, each phase run round-robin over them ------------------
 declare -A mnt_of=() pid_of=()
 
-setup_f2sc() {  # TARGET on|off
+setup_f2sc() {  # TARGET on|off [file]
   local target="$1" offload="$2" img="$work/$1.img" mnt="$work/$1.mnt" opts
   mkdir -p "$mnt"
   "$mkfs_f2sc" -f -q --size "${size_mib}M" "$img" >/dev/null
   opts="copy_offload=$offload"
+  # file: pread/pwrite on the calling thread (workers=0), copy offload by copy_file_range.
+  [ "${3:-}" = file ] && opts+=",backend=file:$img?workers=0"
   [ "$has_bg_gc" = 1 ] && opts+=",bg_gc=on"
   echo "$opts" >"$results/$target.opts"
   start_daemon "$mnt" "$work/$target.log" "$f2sc_fuse" -f "$img" "$mnt" -o "$opts"
@@ -373,7 +378,7 @@ targets=()
 IFS=, read -r -a wanted <<<"$only"
 for t in "${wanted[@]}"; do
   case "$t" in
-    f2sc-offload | f2sc-emulate | fuse2fs | bindfs) ;;
+    f2sc-offload | f2sc-emulate | f2sc-file | fuse2fs | bindfs) ;;
     *) echo "fuse_bench: unknown target '$t'" >&2; exit 2 ;;
   esac
   if [ -n "${skip_reason[$t]:-}" ]; then
@@ -393,6 +398,7 @@ for t in "${targets[@]}"; do
   case "$t" in
     f2sc-offload) setup_f2sc f2sc-offload on ;;
     f2sc-emulate) setup_f2sc f2sc-emulate off ;;
+    f2sc-file) setup_f2sc f2sc-file on file ;;
     fuse2fs) setup_fuse2fs ;;
     bindfs) setup_bindfs ;;
   esac
@@ -472,7 +478,7 @@ sum_file() { awk '{s += $1} END {print s + 0}' "$1" 2>/dev/null || echo 0; }
 jq --arg runtime "$runtime" --arg size "$size_mib" --arg seq "$seq_mib" --arg rounds "$rounds" '
   def r(a; b): if a == null or b == null or b == 0 then null else a / b end;
   . as $t |
-  [("f2sc-offload", "f2sc-emulate") | select($t[.])] as $ours |
+  [("f2sc-offload", "f2sc-emulate", "f2sc-file") | select($t[.])] as $ours |
   {
     config: {image_mib: ($size | tonumber), seq_mib: ($seq | tonumber),
              random_runtime_s: ($runtime | tonumber), rounds: ($rounds | tonumber)},
