@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "blockdev/block_device.h"
 #include "fs/file_system.h"
 
 namespace f2sc::fuse {
@@ -61,6 +62,14 @@ struct Context {
   Settings settings;
   uint32_t root_ino;
   LookupTable lookups;
+  // For the status and settings ioctls (ops_ioctl.cc): the device under the filesystem and
+  // the options it was mounted with, set by main before the session starts.
+  blockdev::BlockDevice* dev = nullptr;
+  fs::MountOptions mount_options;
+  // What f2sc-ctl last set (the library has no getters for these); under settings_mu.
+  std::mutex settings_mu;
+  std::string gc_policy;
+  bool gc_urgent = false;
 
   Context(fs::FileSystem& f, Settings s) : fs(f), settings(s), root_ino(f.root_ino()) {}
 

@@ -105,6 +105,8 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   mo.read_only = o.read_only;
   mo.copy_offload = o.copy_offload;
   mo.checkpoint_interval_sec = o.checkpoint_interval;
+  mo.background_gc = o.background_gc && !o.read_only;
+  mo.gc_policy = o.gc_policy;
   auto mounted = fs::FileSystem::mount(**dev, mo);
   if (!mounted) {
     std::fprintf(stderr, "f2sc-fuse: mounting %s: %s\n", o.device.c_str(),
@@ -113,6 +115,9 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   }
   fs::FileSystem& fsys = **mounted;
   Context ctx(fsys, settings);
+  ctx.dev = dev->get();
+  ctx.mount_options = mo;
+  ctx.gc_policy = o.gc_policy;
 
   std::vector<std::string> args = fuse_args(o, prog);
   std::vector<char*> argv;
@@ -157,6 +162,7 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   fuse_session_destroy(se);
   if (rc < 0) log_line(settings, std::string("request loop failed: ") + std::strerror(-rc));
   // rc > 0 is the signal that ended the loop: a clean shutdown.
+  if (fsys.is_shut_down()) log_line(settings, "the filesystem was shut down: no final checkpoint");
   if (auto s = fsys.unmount(); !s) {
     log_line(settings, "final checkpoint failed: " + s.error().message);
     return 1;

@@ -1,5 +1,5 @@
 // File data: open/create/release, read and write, fsync, fallocate, copy_file_range, lseek
-// (SEEK_DATA/SEEK_HOLE), ioctl.
+// (SEEK_DATA/SEEK_HOLE). ioctls are in ops_ioctl.cc.
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -15,9 +15,6 @@ namespace f2sc::fuse {
 
 namespace {
 
-// F2FS_IOC_WRITE_CHECKPOINT, as Linux f2fs numbers it (include/uapi/linux/f2fs.h).
-constexpr unsigned kF2fsIocWriteCheckpoint = _IO(0xf5, 7);
-
 // copy_file_range moves at most this much per request (the FUSE reply carries a 32-bit
 // count; callers such as cp loop on short counts).
 constexpr uint64_t kMaxCopyPerRequest = 1ull << 30;
@@ -30,6 +27,14 @@ std::unique_ptr<std::byte[]> uninitialized(size_t n) {
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Context& c = ctx_of(req);
+  // As Linux's may_open: an immutable file cannot be opened for writing. The kernel cannot
+  // check it (FUSE has no inode flags); with the write-back cache a write() would
+  // otherwise succeed and only its later write-back fail.
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    auto a = c.fs.getattr(c.to_fs(ino));
+    if (!a) return reply_error(req, a.error(), "open");
+    if (a->flags & fs::kFlagImmutable) return (void)fuse_reply_err(req, EPERM);
+  }
   auto s = c.fs.open(c.to_fs(ino));
   if (!s) return reply_error(req, s.error(), "open");
   // Only this process changes the image, so cached pages stay valid across opens.
@@ -154,26 +159,6 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_i
   auto r = c.fs.seek_data_hole(c.to_fs(ino), static_cast<uint64_t>(off), whence == SEEK_DATA);
   if (!r) return reply_error(req, r.error(), "lseek");
   fuse_reply_lseek(req, static_cast<off_t>(*r));
-}
-
-void op_ioctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*, fuse_file_info*, unsigned,
-              const void*, size_t, size_t) {
-  Context& c = ctx_of(req);
-  if (cmd == kF2fsIocWriteCheckpoint) {
-    if (fuse_req_ctx(req)->uid != 0) {  // Linux asks for CAP_SYS_ADMIN
-      fuse_reply_err(req, EPERM);
-      return;
-    }
-    if (c.fs.read_only()) {
-      fuse_reply_err(req, EROFS);
-      return;
-    }
-    auto s = c.fs.sync();
-    if (!s) return reply_error(req, s.error(), "F2FS_IOC_WRITE_CHECKPOINT");
-    fuse_reply_ioctl(req, 0, nullptr, 0);
-    return;
-  }
-  fuse_reply_err(req, ENOTTY);
 }
 
 }  // namespace f2sc::fuse

@@ -90,6 +90,20 @@ Status take_option(Options& o, std::string_view opt) {
     auto d = parse_seconds(key, val);
     if (!d) return tl::unexpected(d.error());
     (key == "attr_timeout" ? o.attr_timeout : o.entry_timeout) = *d;
+  } else if (key == "bg_gc" || key == "background_gc") {
+    if (auto s = need_value(); !s) return s;
+    auto b = parse_switch(key, val);
+    if (!b) return tl::unexpected(b.error());
+    o.background_gc = *b;
+  } else if (key == "gc_policy") {
+    if (auto s = need_value(); !s) return s;
+    if (val == "greedy" || val == "cost-benefit" || val == "cb")
+      o.gc_policy = std::string(val);
+    else if (val == "age" || val == "age-threshold" || val == "atgc")
+      o.gc_policy = "age-threshold";
+    else
+      return tl::unexpected(usage_error("-o gc_policy=" + std::string(val) +
+                                        ": expected greedy, cost-benefit or age"));
   } else if (key == "checkpoint_interval") {
     if (auto s = need_value(); !s) return s;
     auto n = parse_uint(key, val, 0, 86400);
@@ -198,6 +212,11 @@ std::string usage(const std::string& prog) {
          "  attr_timeout=SEC        attribute cache time (default 1)\n"
          "  entry_timeout=SEC       name lookup cache time, also negative (default 1)\n"
          "  checkpoint_interval=SEC checkpoint timer when dirty (default 30, 0: off)\n"
+         "  bg_gc=on|off            background GC thread, as F2FS's background_gc (default\n"
+         "                          on; it cleans only while the mount is idle)\n"
+         "  gc_policy=POLICY        victim policy for all GC: greedy, cost-benefit or age\n"
+         "                          (age-threshold); default greedy in the foreground and\n"
+         "                          cost-benefit in the background, as F2FS\n"
          "  nodefault_permissions   no kernel permission checks (default_permissions is\n"
          "                          on by default: mode bits and owners are enforced)\n"
          "\n"

@@ -31,6 +31,8 @@ struct Options {
   double attr_timeout = 1.0;              // -o attr_timeout=SEC
   double entry_timeout = 1.0;             // -o entry_timeout=SEC (also for negative entries)
   uint32_t checkpoint_interval = 30;      // -o checkpoint_interval=SEC (0: no timer)
+  bool background_gc = true;              // -o bg_gc=on|off (F2FS's background_gc=on default)
+  std::string gc_policy;                  // -o gc_policy=greedy|cost-benefit|age ("": defaults)
   std::vector<std::string> fuse_options;  // passed to libfuse as -o
   bool show_help = false;
   bool show_version = false;
