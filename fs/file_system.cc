@@ -412,6 +412,19 @@ Result<std::vector<DirEntryInfo>> FileSystem::readdir(uint32_t dir) {
   return r;
 }
 
+Result<uint32_t> FileSystem::bmap(uint32_t ino, uint64_t block) {
+  F2SC_LOCKED();
+  auto v = impl_->view(ino);
+  if (!v) return fail(v.error());
+  if (!v->is_reg())
+    return fail(Errc::kInvalidArgument, EINVAL,
+                "inode " + std::to_string(ino) + " is no regular file: no block map");
+  if (v->has_inline_data()) return 0u;
+  auto a = impl_->map_block(ino, *v, block);
+  impl_->nodes_->trim();
+  return a;
+}
+
 Result<std::string> FileSystem::readlink(uint32_t ino) {
   F2SC_LOCKED();
   auto v = impl_->view(ino);
@@ -601,6 +614,12 @@ Result<uint64_t> FileSystem::copy_file_range(uint32_t src_ino, uint64_t src_off,
     const bool overflows = src_off + len < src_off || dst_off + len < dst_off;  // EOVERFLOW
     if (auto a = impl_->getattr_locked(src_ino); a && S_ISREG(a->mode) && !overflows)
       len = src_off >= a->size ? 0 : std::min(len, a->size - src_off);
+    // An immutable destination takes nothing, an append-only one only at its end (EPERM).
+    if (auto a = impl_->getattr_locked(dst_ino); a && S_ISREG(a->mode)) {
+      const uint32_t forbidden = kFlagImmutable | (dst_off < a->size ? kFlagAppend : 0);
+      if (auto s = impl_->check_flags_locked(dst_ino, forbidden, "copy_file_range"); !s)
+        return fail(s.error());
+    }
   }
   uint64_t done = 0;
   do {

@@ -219,6 +219,9 @@ class FileSystem {
   // (foreground and background ones included; empty if none failed).
   std::vector<gc::UnreadableBlock> gc_bad_blocks() const;
   std::string gc_last_error() const;
+  // FIBMAP: the device block that holds file block `block` of regular file `ino`, 0 for a
+  // hole, a fallocated block never written, or inline data. A hint: GC and writes move it.
+  Result<uint32_t> bmap(uint32_t ino, uint64_t block);
   // GC of the sections that hold main-area blocks [start, start + blocks) (F2FS_IOC_GARBAGE_
   // COLLECT_RANGE): only those sections are victims, cleaned as gc_collect() does. EINVAL
   // when the range is empty or leaves the main area.

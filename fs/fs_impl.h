@@ -137,8 +137,8 @@ class FileSystem::Impl : public gc::BlockOwners {
   // --- file ranges (file_range.cc)
   // One piece of copy_file_range (at most kCopyPieceBytes; the checks see all of `len`).
   static constexpr uint64_t kCopyPieceBytes = 64ull << 20;
-  Result<uint64_t> copy_range_locked(uint32_t src, uint64_t src_off, uint32_t dst,
-                                     uint64_t dst_off, uint64_t len);
+  Result<uint64_t> copy_range_locked(uint32_t src, uint64_t src_off, uint32_t dst, uint64_t dst_off,
+                                     uint64_t len);
   Result<uint64_t> seek_data_hole_locked(uint32_t ino, uint64_t offset, bool data);
 
   // --- names (namei.cc)

@@ -286,6 +286,15 @@ TEST_CASE("copy_file_range: errors") {
   CHECK(err_of(d->copy_file_range(src, 1, dst, 0, UINT64_MAX)) == EOVERFLOW);
   CHECK(err_of(d->copy_file_range(src, 0, dst, 1ull << 50, 10)) == EFBIG);
   CHECK(d->getattr(dst)->size == 0);
+  // Inode flags: immutable takes nothing; append-only takes only at its end.
+  REQUIRE(d->set_flags(dst, kFlagImmutable));
+  CHECK(err_of(d->copy_file_range(src, 0, dst, 0, 10)) == EPERM);
+  REQUIRE(d->set_flags(dst, kFlagAppend));
+  CHECK(copy(*d.fs, src, 0, dst, 0, 10) == 10);
+  CHECK(err_of(d->copy_file_range(src, 0, dst, 0, 10)) == EPERM);
+  CHECK(copy(*d.fs, src, 0, dst, 10, 10) == 10);
+  REQUIRE(d->set_flags(dst, 0));
+  CHECK(d->getattr(dst)->size == 20);
   unmount(d);
   d = mount_on(fx.img, true, /*read_only=*/true);
   CHECK(err_of(d->copy_file_range(src, 0, dst, 0, 10)) == EROFS);
