@@ -146,17 +146,25 @@ void EmulatedController::submit(unsigned queue, const SubmissionEntry& command,
   Job job{
       command, data, std::move(done), timing_ ? timing_->host_now() : 0, timing_ ? steady_ns() : 0,
       false};
-  std::lock_guard lock(q.mu);
-  if (q.outstanding < options_.queue_depth) {
-    ++q.outstanding;
-    uint64_t seen = counters_->max_outstanding.load(std::memory_order_relaxed);
-    while (q.outstanding > seen &&
-           !counters_->max_outstanding.compare_exchange_weak(seen, q.outstanding)) {
+  {
+    std::lock_guard lock(q.mu);
+    const bool run_here = options_.inline_idle && !timing_ && q.outstanding == 0;
+    if (q.outstanding < options_.queue_depth) {
+      ++q.outstanding;
+      uint64_t seen = counters_->max_outstanding.load(std::memory_order_relaxed);
+      while (q.outstanding > seen &&
+             !counters_->max_outstanding.compare_exchange_weak(seen, q.outstanding)) {
+      }
+      if (!run_here) {
+        q.sq.push(std::move(job));
+        return;
+      }
+    } else {
+      q.backlog.push_back(std::move(job));
+      return;
     }
-    q.sq.push(std::move(job));
-  } else {
-    q.backlog.push_back(std::move(job));
   }
+  run_job(q, job);  // the queue was idle: no handoff to its thread and back
 }
 
 void EmulatedController::serve(Queue& q) {
@@ -164,35 +172,39 @@ void EmulatedController::serve(Queue& q) {
     Job job;
     q.sq.pop(job);
     if (job.stop) return;
-    Traffic t;
-    Completion c = run_command(job.sqe, job.data, t);
-    Counters& k = *counters_;
-    k.bytes_to_device.fetch_add(t.to_device, std::memory_order_relaxed);
-    k.bytes_to_host.fetch_add(t.to_host, std::memory_order_relaxed);
-    k.bytes_copied.fetch_add(t.copied, std::memory_order_relaxed);
-    if (!c.status.ok()) k.errors.fetch_add(1, std::memory_order_relaxed);
-    if (timing_) {
-      uint64_t at = timing_->schedule(job.arrival_ns, t.to_device, t.media, t.to_host);
-      if (timing_->options().delay_completions) {
-        // Hold the completion until the command's simulated duration has passed for real.
-        uint64_t due = job.submitted_ns + (at - std::min(at, job.arrival_ns));
-        uint64_t now = steady_ns();
-        if (due > now) std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
-      }
-      timing_->observe_completion(at);
-    }
-    // Post the completion: the slot goes to the oldest waiting command, if any.
-    {
-      std::lock_guard lock(q.mu);
-      if (!q.backlog.empty()) {
-        q.sq.push(std::move(q.backlog.front()));
-        q.backlog.pop_front();
-      } else {
-        --q.outstanding;
-      }
-    }
-    job.done(c);
+    run_job(q, job);
   }
+}
+
+void EmulatedController::run_job(Queue& q, Job& job) {
+  Traffic t;
+  Completion c = run_command(job.sqe, job.data, t);
+  Counters& k = *counters_;
+  k.bytes_to_device.fetch_add(t.to_device, std::memory_order_relaxed);
+  k.bytes_to_host.fetch_add(t.to_host, std::memory_order_relaxed);
+  k.bytes_copied.fetch_add(t.copied, std::memory_order_relaxed);
+  if (!c.status.ok()) k.errors.fetch_add(1, std::memory_order_relaxed);
+  if (timing_) {
+    uint64_t at = timing_->schedule(job.arrival_ns, t.to_device, t.media, t.to_host);
+    if (timing_->options().delay_completions) {
+      // Hold the completion until the command's simulated duration has passed for real.
+      uint64_t due = job.submitted_ns + (at - std::min(at, job.arrival_ns));
+      uint64_t now = steady_ns();
+      if (due > now) std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+    }
+    timing_->observe_completion(at);
+  }
+  // Post the completion: the slot goes to the oldest waiting command, if any.
+  {
+    std::lock_guard lock(q.mu);
+    if (!q.backlog.empty()) {
+      q.sq.push(std::move(q.backlog.front()));
+      q.backlog.pop_front();
+    } else {
+      --q.outstanding;
+    }
+  }
+  job.done(c);
 }
 
 // ---- commands ---------------------------------------------------------------------------

@@ -15,7 +15,11 @@
 //
 // I/O queue pairs: `queues` submission queues of `queue_depth` entries, each served by
 // `workers_per_queue` threads (tbb::concurrent_bounded_queue); commands past the depth wait
-// in a host-side backlog and enter the queue as earlier ones complete.
+// in a host-side backlog and enter the queue as earlier ones complete. With `inline_idle`
+// (the default without a timing model) a command submitted to a queue with nothing
+// outstanding runs at once on the submitting thread, its completion callback included
+// (like a polled completion: no thread handoff for a lone synchronous I/O); callers must
+// not hold a lock in submit() that their callback takes.
 //
 // Where we choose among what the spec allows: the namespace has no protection information,
 // so the PI fields of format 0h and 1h entries are ignored and both formats are accepted
@@ -52,6 +56,7 @@ struct EmulatedControllerOptions {
   unsigned queues = 2;
   unsigned queue_depth = 64;
   unsigned workers_per_queue = 1;
+  bool inline_idle = true;              // see above; ignored with a timing model
   std::optional<TimingOptions> timing;  // off by default
   std::string name;                     // for messages; default "nvme-emu:" + path
 };
@@ -102,6 +107,9 @@ class EmulatedController final : public Controller {
   struct Traffic;
 
   void serve(Queue& queue);
+  // Runs one job's command, counts it, frees its queue slot (or passes it on to the
+  // backlog) and calls its callback.
+  void run_job(Queue& queue, Job& job);
   Completion run_command(const SubmissionEntry& e, std::span<std::byte> data, Traffic& t);
   Completion read(const SubmissionEntry& e, std::span<std::byte> data, Traffic& t);
   Completion write(const SubmissionEntry& e, std::span<const std::byte> data, Traffic& t);
