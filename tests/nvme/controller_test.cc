@@ -413,5 +413,47 @@ TEST_CASE("queue pairs serve concurrent submitters within their depth") {
   CHECK(s.max_outstanding >= 1);
 }
 
+TEST_CASE("inline=1 runs a command to an idle queue on the caller; inline=0 never does") {
+  for (bool inline_idle : {true, false}) {
+    DYNAMIC_SECTION("inline " << inline_idle) {
+      EmulatedControllerOptions o;
+      o.memory_bytes = 64 * kBs;
+      o.queues = 1;
+      o.inline_idle = inline_idle;
+      auto c = memory_controller(o);
+      std::vector<std::byte> buf = random_bytes(kBs, 7);
+      std::atomic<bool> done{false};
+      std::thread::id ran_on;
+      c->submit(0, make_rw(IoOpcode::kWrite, 1, 3, 1), buf, [&](Result<Completion> r) {
+        CHECK((r && r->status.ok()));
+        ran_on = std::this_thread::get_id();
+        done = true;
+      });
+      if (inline_idle) {
+        CHECK(done.load());  // completed before submit() returned
+        CHECK(ran_on == std::this_thread::get_id());
+      } else {
+        while (!done.load()) std::this_thread::yield();
+        CHECK(ran_on != std::this_thread::get_id());
+      }
+      std::vector<std::byte> back(kBs);
+      REQUIRE(c->execute(0, make_rw(IoOpcode::kRead, 1, 3, 1), back));
+      CHECK(back == buf);
+      // A timing model always queues: completions must be held for their simulated time.
+      o.timing = TimingOptions{};
+      auto timed = memory_controller(o);
+      std::atomic<bool> timed_done{false};
+      std::thread::id timed_on;
+      timed->submit(0, make_rw(IoOpcode::kWrite, 1, 3, 1), buf, [&](Result<Completion>) {
+        timed_on = std::this_thread::get_id();
+        timed_done = true;
+      });
+      while (!timed_done.load()) std::this_thread::yield();
+      CHECK(timed_on != std::this_thread::get_id());
+      CHECK(timed->stats().writes == 1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace f2sc::nvme
