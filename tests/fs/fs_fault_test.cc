@@ -166,8 +166,11 @@ TEST_CASE("A victim block that cannot be read is reported with its owner and sta
   REQUIRE(bad.size() == 1);
   CHECK(bad[0].addr == *addr);
   CHECK(bad[0].kind == gc::BlockKind::kData);
-  CHECK(bad[0].owner.nid == victim_ino);  // block 6 is addressed by the inode itself
-  CHECK(bad[0].owner.ofs_in_node == 6);
+  // Summary is packed: compare copies (Catch binds references to its operands).
+  const uint32_t owner_nid = bad[0].owner.nid;
+  const uint16_t owner_ofs = bad[0].owner.ofs_in_node;
+  CHECK(owner_nid == victim_ino);  // block 6 is addressed by the inode itself
+  CHECK(owner_ofs == 6);
   CHECK(bad[0].error.find("Unrecovered Read Error") != std::string::npos);
   const gc::GcStatsSnapshot s = f.gc_stats();
   CHECK(s.unreadable_blocks == 1);
