@@ -201,8 +201,10 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
                                       segment::Log log) {
   const uint64_t count = data.size() / kBlockSize;
   if (count == 0) return {};
-  uint64_t rewrites = 0;  // blocks that replace one the file has (or fallocated)
-  {
+  if (!has_room_locked(count, 0)) {
+    // Short of room: count the blocks that replace one the file has (or fallocated), which
+    // need less (a lookup per block, so only here, not on every write).
+    uint64_t rewrites = 0;
     auto v = view(ino);
     if (!v) return fail(v.error());
     for (uint64_t k = 0; k < count; ++k) {
@@ -210,8 +212,8 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
       if (!s) return fail(s.error());
       if (s->addr && *s->addr != kNullAddr) ++rewrites;
     }
+    if (auto s = reserve_locked(count, rewrites); !s) return s;
   }
-  if (auto s = reserve_locked(count, rewrites); !s) return s;
   auto v = view(ino);
   if (!v) return fail(v.error());
   std::vector<BlockSlot> slots;

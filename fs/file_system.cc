@@ -211,6 +211,13 @@ uint64_t FileSystem::Impl::user_free_blocks(bool count_prefree) const {
   return (free_secs - keep) * layout_.segs_per_sec * segment::kBlocksPerSeg;
 }
 
+bool FileSystem::Impl::has_room_locked(uint64_t blocks, uint64_t rewrites) const {
+  if (rewrites >= blocks) return sm_->free_sections() > sm_->reserved_sections() / 2;
+  const uint64_t need = blocks + nodes_->dirty_count() + 64;
+  const uint64_t used = sm_->valid_blocks() + reserved_blocks_;
+  return user_free_blocks() >= need && used + need - rewrites <= sm_->user_block_count();
+}
+
 Status FileSystem::Impl::reserve_locked(uint64_t blocks, uint64_t rewrites) {
   if (releasing_) {
     // A deletion frees more than it writes (a dentry block now, nodes at the checkpoint),
@@ -230,17 +237,11 @@ Status FileSystem::Impl::reserve_locked(uint64_t blocks, uint64_t rewrites) {
   // segments instead; we have no SSR). Without that, a small image whose garbage sits in
   // the current logs refuses overwrites it could absorb. Foreground GC runs before each
   // of them meanwhile, since free sections are at the reserve.
-  const bool rewrites_only = rewrites >= blocks;
   auto need = [&] { return blocks + nodes_->dirty_count() + 64; };
-  auto fits = [&] {
-    if (rewrites_only) return sm_->free_sections() > sm_->reserved_sections() / 2;
-    const uint64_t used = sm_->valid_blocks() + reserved_blocks_;
-    return user_free_blocks() >= need() && used + need() - rewrites <= sm_->user_block_count();
-  };
-  if (fits()) return {};
+  if (has_room_locked(blocks, rewrites)) return {};
   if (sm_->prefree_segments() > 0 || nodes_->dirty_count() > 0)
     if (auto s = checkpoint_locked(false); !s) return s;
-  if (fits()) return {};
+  if (has_room_locked(blocks, rewrites)) return {};
   const uint64_t used = std::min(sm_->user_block_count(), sm_->valid_blocks() + reserved_blocks_);
   return fail(Errc::kNoSpace, ENOSPC,
               "no space left: " + std::to_string(user_free_blocks()) + " blocks free for users (" +

@@ -169,6 +169,9 @@ class FileSystem::Impl : public gc::BlockOwners {
   // more than half of GC's reserve is free, as F2FS admits overwrites, and the GC reclaims
   // what they invalidate.
   Status reserve_locked(uint64_t blocks, uint64_t rewrites = 0);
+  // The test reserve_locked() applies, without its checkpoint. Never false with some
+  // `rewrites` where it is true without them.
+  bool has_room_locked(uint64_t blocks, uint64_t rewrites) const;
   // Blocks in free sections beyond GC's reserve (and a spare), with `count_prefree` also
   // those the next checkpoint frees.
   uint64_t user_free_blocks(bool count_prefree = false) const;

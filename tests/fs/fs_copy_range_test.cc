@@ -21,32 +21,14 @@ using testing::write_all;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kBlock = 4096;
 
-struct Device {
-  std::unique_ptr<blockdev::BlockDevice> dev;
-  std::unique_ptr<FileSystem> fs;
-  FileSystem* operator->() const { return fs.get(); }
-};
+using Device = testing::Mounted;
 
 Device mount_on(const std::string& img, bool offload, bool read_only = false) {
-  Device d;
-  auto dev = blockdev::open_device("nvme-emu:" + img);
-  if (!dev) FAIL("open " << img << ": " << dev.error().message);
-  d.dev = std::move(*dev);
   MountOptions o;
   o.copy_offload = offload;
   o.checkpoint_interval_sec = 0;
   o.read_only = read_only;
-  auto f = FileSystem::mount(*d.dev, o);
-  if (!f) FAIL("mount " << img << ": " << f.error().message);
-  d.fs = std::move(*f);
-  return d;
-}
-
-void unmount(Device& d) {
-  auto s = d.fs->unmount();
-  if (!s) FAIL("unmount: " << s.error().message);
-  d.fs.reset();
-  d.dev.reset();
+  return testing::mount_uri("nvme-emu:" + img, o);
 }
 
 void require_fsck_clean(const std::string& img) {
@@ -142,11 +124,11 @@ TEST_CASE("copy_file_range: whole blocks by device copy, holes kept, in both cop
   write_all(*d.fs, src, 0, std::string(kBlock, 'x'));
   CHECK(read_str(*d.fs, dst, 0, kBlock) == want.substr(0, kBlock));
 
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
   d = mount_on(fx.img, offload);
   CHECK(read_file(*d.fs, dst) == want);
-  unmount(d);
+  testing::unmount(d);
 }
 
 TEST_CASE("copy_file_range: a fragmented source becomes one multi-range request per run") {
@@ -174,7 +156,7 @@ TEST_CASE("copy_file_range: a fragmented source becomes one multi-range request 
   CHECK(dev.blocks_copied_in_device == 256);
   CHECK(dev.bytes_read + dev.bytes_written == 0);
   CHECK(read_file(*d.fs, dst) == want);
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
 }
 
@@ -265,7 +247,7 @@ TEST_CASE("copy_file_range: unaligned, short, past EOF, inline, fallocated and o
     // Linux checks the length shortened to the source's end.
     CHECK(copy(*d.fs, src, want.size() - kBlock, src, want.size(), kMiB) == kBlock);
   }
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
 }
 
@@ -295,10 +277,10 @@ TEST_CASE("copy_file_range: errors") {
   CHECK(copy(*d.fs, src, 0, dst, 10, 10) == 10);
   REQUIRE(d->set_flags(dst, 0));
   CHECK(d->getattr(dst)->size == 20);
-  unmount(d);
+  testing::unmount(d);
   d = mount_on(fx.img, true, /*read_only=*/true);
   CHECK(err_of(d->copy_file_range(src, 0, dst, 0, 10)) == EROFS);
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
 }
 
@@ -324,7 +306,7 @@ TEST_CASE("copy_file_range: ENOSPC gives an honest short count or an error, neve
     enospc = *n < data.size();
   }
   CHECK(enospc);
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
 }
 
@@ -346,7 +328,7 @@ TEST_CASE("copy_file_range: crash safety as a write's") {
   d = mount_on(fx.img, true);
   CHECK(read_file(*d.fs, synced) == data);
   CHECK(d->getattr(lost)->size == 0);  // as of the last checkpoint
-  unmount(d);
+  testing::unmount(d);
   require_fsck_clean(fx.img);
 }
 
@@ -391,7 +373,7 @@ TEST_CASE("seek_data_hole: SEEK_DATA and SEEK_HOLE as Linux f2fs answers them") 
   CHECK(err_of(d->seek_data_hole(small, 4, true)) == ENXIO);
 
   CHECK(err_of(d->seek_data_hole(d->root_ino(), 0, true)) == EINVAL);
-  unmount(d);
+  testing::unmount(d);
 }
 
 }  // namespace

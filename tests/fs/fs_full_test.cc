@@ -54,18 +54,6 @@ class Watchdog {
 
 using Model = std::map<std::string, std::string>;  // name -> content
 
-// On the embedded NVMe controller over the image (real Copy commands when offloading).
-testing::Mounted mount_nvme(const std::string& img, const MountOptions& o) {
-  testing::Mounted m;
-  auto dev = blockdev::open_device("nvme-emu:" + img);
-  if (!dev) FAIL("open " << img << ": " << dev.error().message);
-  m.dev = std::move(*dev);
-  auto f = FileSystem::mount(*m.dev, o);
-  if (!f) FAIL("mount " << img << ": " << f.error().message);
-  m.fs = std::move(*f);
-  return m;
-}
-
 void verify(FileSystem& f, const std::vector<Model>& models) {
   for (const Model& m : models)
     for (const auto& [name, content] : m) {
@@ -90,7 +78,7 @@ TEST_CASE("Writing until ENOSPC with GC running never deadlocks, and deletes giv
   o.gc.max_sleep_ms = 20;
   o.gc.no_gc_sleep_ms = 20;
   o.gc.urgent_sleep_ms = 5;
-  testing::Mounted m = mount_nvme(img, o);
+  testing::Mounted m = testing::mount_uri("nvme-emu:" + img, o);
   FileSystem& f = *m.fs;
   f.set_gc_urgent(true);
 
@@ -207,10 +195,10 @@ TEST_CASE("Writing until ENOSPC with GC running never deadlocks, and deletes giv
       const auto u = f.space_usage();
       const auto g = f.gc_stats();
       UNSCOPED_INFO("free " << u.free << " current " << u.current << " prefree " << u.prefree
-                   << " data_in_use " << u.data_in_use << " valid " << u.data_valid_in_use
-                   << " node_in_use " << u.node_in_use << " gc victims " << g.victims << " freed "
-                   << g.victims_freed << " moved " << g.blocks_moved() << " errors "
-                   << g.collect_errors << " " << f.gc_last_error());
+                            << " data_in_use " << u.data_in_use << " valid " << u.data_valid_in_use
+                            << " node_in_use " << u.node_in_use << " gc victims " << g.victims
+                            << " freed " << g.victims_freed << " moved " << g.blocks_moved()
+                            << " errors " << g.collect_errors << " " << f.gc_last_error());
     }
     REQUIRE(w);
     REQUIRE(*w == kBlock);
@@ -225,7 +213,7 @@ TEST_CASE("Writing until ENOSPC with GC running never deadlocks, and deletes giv
   REQUIRE(clean);
 
   // Delete about half the files; the space comes back for a new large file.
-  m = mount_nvme(img, o);
+  m = testing::mount_uri("nvme-emu:" + img, o);
   FileSystem& g = *m.fs;
   verify(g, models);
   uint64_t deleted = 0;
@@ -268,7 +256,7 @@ TEST_CASE("Writing until ENOSPC with GC running never deadlocks, and deletes giv
   clean = testing::fsck_clean(img, &out);
   INFO("fsck.f2fs --dry-run after deleting and writing again:\n" << out);
   CHECK(clean);
-  m = mount_nvme(img, o);
+  m = testing::mount_uri("nvme-emu:" + img, o);
   verify(*m.fs, models);
   testing::unmount(m);
 }

@@ -17,30 +17,6 @@ namespace {
 constexpr uint64_t kMiB = 1 << 20;
 constexpr size_t kBlock = 4096;
 
-struct Device {
-  std::unique_ptr<blockdev::BlockDevice> dev;
-  std::unique_ptr<FileSystem> fs;
-};
-
-// nvme-emu (the embedded NVMe controller over the image: real Copy commands) or file.
-Device mount_on(const std::string& uri, const MountOptions& o) {
-  Device d;
-  auto dev = blockdev::open_device(uri);
-  if (!dev) FAIL("open " << uri << ": " << dev.error().message);
-  d.dev = std::move(*dev);
-  auto f = FileSystem::mount(*d.dev, o);
-  if (!f) FAIL("mount " << uri << ": " << f.error().message);
-  d.fs = std::move(*f);
-  return d;
-}
-
-void unmount(Device& d) {
-  auto s = d.fs->unmount();
-  if (!s) FAIL("unmount: " << s.error().message);
-  d.fs.reset();
-  d.dev.reset();
-}
-
 using Model = std::map<uint32_t, std::string>;  // ino -> content
 
 void check_model(FileSystem& f, const Model& m) {
@@ -90,7 +66,7 @@ TEST_CASE("GC in a mounted filesystem: files read back and fsck.f2fs is clean, b
   MountOptions o;
   o.copy_offload = offload;
   o.checkpoint_interval_sec = 0;
-  Device d = mount_on("nvme-emu:" + img, o);
+  testing::Mounted d = testing::mount_uri("nvme-emu:" + img, o);
   const Model m = fragment(*d.fs, bytes, 0.35, 7);
   const StatFs before = *d.fs->statfs();
   d.fs->reset_gc_stats();  // foreground GC may have run during the overwrites
@@ -119,21 +95,21 @@ TEST_CASE("GC in a mounted filesystem: files read back and fsck.f2fs is clean, b
   const StatFs after = *d.fs->statfs();
   CHECK(after.bfree >= before.bfree);
   check_model(*d.fs, m);
-  unmount(d);
+  testing::unmount(d);
   std::string out;
   const bool clean = testing::fsck_clean(img, &out);
   INFO("fsck.f2fs --dry-run:\n" << out);
   CHECK(clean);
-  d = mount_on("nvme-emu:" + img, o);
+  d = testing::mount_uri("nvme-emu:" + img, o);
   check_model(*d.fs, m);
-  unmount(d);
+  testing::unmount(d);
 }
 
 TEST_CASE("GC policies and switches through the FileSystem API") {
   testing::TempDir dir;
   const std::string img = (dir.path() / "img").string();
   testing::mkfs_image(img, 64 * kMiB);
-  Device d = mount_on("file:" + img, {});
+  testing::Mounted d = testing::mount_uri("file:" + img, {});
   CHECK(d.fs->set_gc_policy("cost-benefit"));
   CHECK(d.fs->set_gc_policy("age-threshold"));
   CHECK(d.fs->set_gc_policy("greedy"));
@@ -150,14 +126,14 @@ TEST_CASE("GC policies and switches through the FileSystem API") {
   auto r = d.fs->gc_collect(4);
   REQUIRE(r);
   CHECK(r->victims == 0);
-  unmount(d);
+  testing::unmount(d);
 
   MountOptions ro;
   ro.read_only = true;
-  d = mount_on("file:" + img, ro);
+  d = testing::mount_uri("file:" + img, ro);
   CHECK(testing::err_of(d.fs->gc_collect(1)) == EROFS);
   CHECK(d.fs->gc_stats().victims == 0);
-  unmount(d);
+  testing::unmount(d);
 }
 
 // Writers that overwrite, truncate, unlink and recreate their own files in several threads
@@ -175,7 +151,7 @@ TEST_CASE("writers, truncates and unlinks race with background and explicit GC")
   o.gc.max_sleep_ms = 20;
   o.gc.no_gc_sleep_ms = 20;
   o.gc.urgent_sleep_ms = 5;
-  Device d = mount_on("nvme-emu:" + img, o);
+  testing::Mounted d = testing::mount_uri("nvme-emu:" + img, o);
   FileSystem& f = *d.fs;
   f.set_gc_urgent(true);
 
@@ -279,15 +255,15 @@ TEST_CASE("writers, truncates and unlinks race with background and explicit GC")
       }
   };
   verify(f);
-  unmount(d);
+  testing::unmount(d);
   std::string out;
   const bool clean = testing::fsck_clean(img, &out);
   INFO("fsck.f2fs --dry-run:\n" << out);
   CHECK(clean);
   MountOptions plain;
-  d = mount_on("file:" + img, plain);
+  d = testing::mount_uri("file:" + img, plain);
   verify(*d.fs);
-  unmount(d);
+  testing::unmount(d);
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ inline bool fsck_clean(const std::string& img, std::string* output) {
   return r.output.find("[FSCK] other corrupted bugs") != std::string::npos;
 }
 
-// A FileSystem mounted on a FileDevice over an image file.
+// A mounted FileSystem and the device it owns.
 struct Mounted {
   std::unique_ptr<blockdev::BlockDevice> dev;
   std::unique_ptr<FileSystem> fs;
@@ -66,15 +66,20 @@ struct Mounted {
   FileSystem& operator*() const { return *fs; }
 };
 
-inline Mounted mount_image(const std::string& img, const MountOptions& options = {}) {
+// A FileSystem on the device `uri` names (blockdev::open_device: file:, nvme-emu:, ...).
+inline Mounted mount_uri(const std::string& uri, const MountOptions& options = {}) {
   Mounted m;
-  auto dev = blockdev::open_device("file:" + img);
-  REQUIRE(dev);
+  auto dev = blockdev::open_device(uri);
+  if (!dev) FAIL("open " << uri << ": " << dev.error().message);
   m.dev = std::move(*dev);
   auto f = FileSystem::mount(*m.dev, options);
-  if (!f) FAIL("mount " << img << ": " << f.error().message);
+  if (!f) FAIL("mount " << uri << ": " << f.error().message);
   m.fs = std::move(*f);
   return m;
+}
+
+inline Mounted mount_image(const std::string& img, const MountOptions& options = {}) {
+  return mount_uri("file:" + img, options);
 }
 
 // Clean unmount, then the device closes.

@@ -25,74 +25,24 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/fs/fs_test_util.h"
+#include "tests/fuse/fuse_fixture.h"
 #include "tests/fuse/fuse_mount.h"
 #include "tools/f2sc-fuse/f2sc_ioctl.h"
 
 namespace {
 
 namespace io = f2sc::ioctl;
-using f2sc::fs::testing::fsck_clean;
-using f2sc::fs::testing::mkfs_image;
-using f2sc::fs::testing::TempDir;
-using f2sc::fuse::testing::FuseMount;
+using f2sc::fuse::testing::fuse_bin;
 using f2sc::testing::run;
 using nlohmann::json;
-
-std::string fuse_bin() {
-  const char* env = std::getenv("F2SC_FUSE_BIN");
-  return env && *env ? env : F2SC_FUSE_BIN;
-}
 
 std::string ctl_bin() {
   return F2SC_CTL_BIN;
 }
 
-struct Fixture {
-  TempDir dir;
-  std::string img = (dir.path() / "img").string();
-  std::string mnt = (dir.path() / "mnt").string();
-  std::string log = (dir.path() / "f2sc-fuse.log").string();
-  std::string device = img;  // what f2sc-fuse gets (a URI for special devices)
-  std::unique_ptr<FuseMount> m;
-
-  explicit Fixture(uint64_t bytes = 256ull << 20) {
-    std::filesystem::create_directory(mnt);
-    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-    mkfs_image(img, bytes, "-q");
-  }
-
-  bool mount(std::vector<std::string> opts = {}) {
-    if (std::string why = f2sc::fuse::testing::fuse_unavailable(); !why.empty()) {
-      WARN("FUSE test skipped: " << why);
-      return false;
-    }
-    m = std::make_unique<FuseMount>(fuse_bin(), device, mnt, log);
-    auto s = m->start(opts);
-    if (s == FuseMount::Start::kNotPermitted) {
-      WARN("FUSE test skipped: mounting is not permitted here:\n" << m->log());
-      return false;
-    }
-    INFO(m->log());
-    REQUIRE(s == FuseMount::Start::kMounted);
-    return true;
-  }
-
-  void unmount() {
-    int status = m->unmount();
-    INFO(m->log());
-    REQUIRE_FALSE(m->watchdog_fired());
-    REQUIRE(status == 0);
-    m.reset();
-  }
-
-  void require_fsck_clean() {
-    std::string out;
-    bool clean = fsck_clean(img, &out);
-    INFO(out);
-    REQUIRE(clean);
-  }
-
-  std::string p(const std::string& rel) const { return mnt + "/" + rel; }
+// The mount fixture plus f2sc-ctl on its mountpoint.
+struct Fixture : f2sc::fuse::testing::MountFixture {
+  using MountFixture::MountFixture;
 
   f2sc::testing::RunResult ctl(const std::string& args) const {
     return run(ctl_bin() + " " + mnt + " " + args);

@@ -30,74 +30,17 @@
 #include <catch2/catch.hpp>
 
 #include "tests/fs/fs_test_util.h"
+#include "tests/fuse/fuse_fixture.h"
 #include "tests/fuse/fuse_mount.h"
 
 namespace {
 
-using f2sc::fs::testing::fsck_clean;
-using f2sc::fs::testing::mkfs_image;
 using f2sc::fs::testing::TempDir;
-using f2sc::fuse::testing::FuseMount;
 
-constexpr uint64_t kImageBytes = 256ull << 20;
 constexpr unsigned kF2fsIocWriteCheckpoint = _IO(0xf5, 7);
 
-// The f2sc-fuse under test: the build's, or $F2SC_FUSE_BIN (e.g. a sanitizer build).
-std::string fuse_bin() {
-  const char* env = std::getenv("F2SC_FUSE_BIN");
-  return env && *env ? env : F2SC_FUSE_BIN;
-}
-
-// An image, a mountpoint and a log in a temporary directory others may traverse (the
-// permission test runs as nobody).
-struct Fixture {
-  TempDir dir;
-  std::string img = (dir.path() / "img").string();
-  std::string mnt = (dir.path() / "mnt").string();
-  std::string log = (dir.path() / "f2sc-fuse.log").string();
-  std::unique_ptr<FuseMount> m;
-
-  Fixture() {
-    std::filesystem::create_directory(mnt);
-    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-    mkfs_image(img, kImageBytes, "-q");
-  }
-
-  // Mounts; false (after a warning) when this machine cannot mount FUSE.
-  bool mount(const std::vector<std::string>& opts = {}) {
-    if (std::string why = f2sc::fuse::testing::fuse_unavailable(); !why.empty()) {
-      WARN("FUSE test skipped: " << why);
-      return false;
-    }
-    m = std::make_unique<FuseMount>(fuse_bin(), img, mnt, log);
-    auto s = m->start(opts);
-    if (s == FuseMount::Start::kNotPermitted) {
-      WARN("FUSE test skipped: mounting is not permitted here:\n" << m->log());
-      return false;
-    }
-    INFO(m->log());
-    REQUIRE(s == FuseMount::Start::kMounted);
-    return true;
-  }
-
-  // Clean unmount: f2sc-fuse exits 0 after its checkpoint.
-  void unmount() {
-    int status = m->unmount();
-    INFO(m->log());
-    REQUIRE_FALSE(m->watchdog_fired());
-    REQUIRE(status == 0);
-    m.reset();
-  }
-
-  void require_fsck_clean() {
-    std::string out;
-    bool clean = fsck_clean(img, &out);
-    INFO(out);
-    REQUIRE(clean);
-  }
-
-  std::string p(const std::string& rel) const { return mnt + "/" + rel; }
-};
+using Fixture = f2sc::fuse::testing::MountFixture;
+using f2sc::fuse::testing::fuse_bin;
 
 std::string pattern(uint64_t seed, size_t n) {
   std::string s(n, '\0');
