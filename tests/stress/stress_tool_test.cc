@@ -245,6 +245,10 @@ TEST_CASE("greedy policy under uniform overwrite at u = 0.8 is within 15% of the
   REQUIRE(out.j["gc"]["available"] == true);
   REQUIRE(out.status == 0);
   CHECK(out.j["gc"]["victims"].get<uint64_t>() > 0);
+  // A healthy device: no copy faults, nothing unreadable, no failed collection.
+  CHECK(out.j["gc"]["faults"]["copy_commands_failed"] == 0);
+  CHECK(out.j["gc"]["faults"]["unreadable_blocks"] == 0);
+  CHECK(out.j["gc"]["faults"]["collect_errors"] == 0);
   REQUIRE(out.j["data_u_second_half"].is_number());
   const double u = out.j["data_u_second_half"].get<double>();
   CHECK(u == Approx(0.8).margin(0.03));
@@ -325,6 +329,12 @@ void check_keys(const json& run) {
   for (const char* k : {"victims", "blocks_moved", "copy_commands", "ranges_per_command_mean",
                         "offloaded_blocks", "emulated_blocks", "seconds", "mib_per_s"})
     CHECK(run["gc"].contains(k));
+  REQUIRE(run["gc"].contains("faults"));  // null without GC statistics
+  if (run["gc"]["faults"].is_object())
+    for (const char* k : {"copy_commands_failed", "size_limit_or_invalid", "lba_out_of_range",
+                          "media", "partial", "offload_suspensions", "requests_failed",
+                          "unreadable_blocks", "bad_sections", "collect_errors"})
+      CHECK(run["gc"]["faults"].contains(k));
   for (const char* k : {"read", "write", "copy_descriptors"}) CHECK(run["host_bytes"].contains(k));
   for (const char* k : {"p50", "p99", "p999"}) CHECK(run["latency_us"].contains(k));
   for (const char* k : {"files", "bytes", "errors"}) CHECK(run["verify"].contains(k));
