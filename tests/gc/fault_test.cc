@@ -15,14 +15,6 @@ namespace {
 
 using namespace testing;
 
-void require_clean(FakeOwners& owners, SegmentManager& sm, size_t keys) {
-  auto bad = owners.verify();
-  for (size_t i = 0; i < std::min<size_t>(bad.size(), 5); ++i) UNSCOPED_INFO(bad[i]);
-  REQUIRE(bad.empty());
-  CHECK(owners.size() == keys);
-  CHECK(sm.valid_blocks() == keys + 2);  // + the root inode and dentry block mkfs wrote
-}
-
 // The section greedy GC will pick next.
 uint32_t next_greedy_victim(SegmentManager& sm) {
   const VictimContext ctx{sm.layout().segs_per_sec * segment::kBlocksPerSeg, sm.now()};

@@ -3,6 +3,7 @@
 // at and which content generation it must read back).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -217,6 +218,17 @@ inline void populate(FakeOwners& owners, uint32_t data_keys, uint32_t node_keys,
     uint32_t k = keys[rng() % keys.size()];
     REQUIRE(owners.write(k, log_of(k)));
   }
+}
+
+// Every owner of `keys` reads back its latest content, and every valid block in the SIT
+// belongs to exactly one owner (no leaked copies), plus the root directory's inode and
+// dentry block mkfs wrote.
+inline void require_clean(FakeOwners& owners, SegmentManager& sm, size_t keys) {
+  auto bad = owners.verify();
+  for (size_t i = 0; i < std::min<size_t>(bad.size(), 5); ++i) UNSCOPED_INFO(bad[i]);
+  REQUIRE(bad.empty());
+  CHECK(owners.size() == keys);
+  CHECK(sm.valid_blocks() == keys + 2);
 }
 
 // Valid blocks per main segment.

@@ -22,16 +22,6 @@ GcOptions no_checkpoint() {
   return o;
 }
 
-void require_clean(FakeOwners& owners, SegmentManager& sm, size_t keys) {
-  auto bad = owners.verify();
-  for (size_t i = 0; i < std::min<size_t>(bad.size(), 5); ++i) UNSCOPED_INFO(bad[i]);
-  REQUIRE(bad.empty());
-  CHECK(owners.size() == keys);
-  // Every valid block in the SIT belongs to exactly one owner (no leaked copies), plus the
-  // root directory's inode and dentry block mkfs wrote.
-  CHECK(sm.valid_blocks() == keys + 2);
-}
-
 TEST_CASE("GC moves live data and node blocks with offload and every owner reads back") {
   auto dev = memory_device();
   auto sm = format_and_load(*dev);
