@@ -166,9 +166,8 @@ Result<uint32_t> SegmentManager::allocate_held_run(Log log, std::span<const Summ
   std::lock_guard lock(mu_);
   auto first = allocate_locked(log, owners, /*for_gc=*/true);
   if (!first) return first;
-  std::set<uint32_t>& offs = held_[layout_.segno_of(*first)];
-  for (size_t k = 0; k < owners.size(); ++k)
-    offs.insert(layout_.blkoff_of(*first) + static_cast<uint32_t>(k));
+  HeldBlocks& offs = held_[layout_.segno_of(*first)];
+  for (size_t k = 0; k < owners.size(); ++k) offs.set(layout_.blkoff_of(*first) + k);
   return first;
 }
 
@@ -178,8 +177,9 @@ void SegmentManager::release_run(uint32_t first, uint32_t n) {
   const uint32_t segno = layout_.segno_of(first);
   auto it = held_.find(segno);
   if (it == held_.end()) return;
-  for (uint32_t k = 0; k < n; ++k) it->second.erase(layout_.blkoff_of(first) + k);
-  if (it->second.empty()) held_.erase(it);
+  for (uint32_t k = 0; k < n && layout_.blkoff_of(first) + k < kBlocksPerSeg; ++k)
+    it->second.reset(layout_.blkoff_of(first) + k);
+  if (it->second.none()) held_.erase(it);
   sit_dirty_.insert(segno);  // the last checkpoint wrote it without these blocks
 }
 
@@ -188,8 +188,8 @@ SitEntry SegmentManager::committed_entry_locked(uint32_t segno) const {
   auto it = held_.find(segno);
   if (it == held_.end()) return e;
   uint32_t count = vcount(e);
-  for (uint32_t off : it->second)
-    if (test_bit_msb(e.valid_map, off)) {
+  for (uint32_t off = 0; off < kBlocksPerSeg; ++off)
+    if (it->second.test(off) && test_bit_msb(e.valid_map, off)) {
       clear_bit_msb(e.valid_map, off);
       --count;
     }

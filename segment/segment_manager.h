@@ -18,6 +18,7 @@
 // that is never held across device I/O; checkpoint() calls are serialized by a second mutex.
 #pragma once
 
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -157,7 +158,8 @@ class SegmentManager {
   Checkpoint cp_;                                 // last committed pack
   uint32_t free_secs_ = 0;
   std::set<uint32_t> pinned_secs_;
-  std::map<uint32_t, std::set<uint32_t>> held_;  // segno -> block offsets held from checkpoints
+  using HeldBlocks = std::bitset<kBlocksPerSeg>;
+  std::map<uint32_t, HeldBlocks> held_;  // segno -> block offsets held from checkpoints
 
   std::mutex cp_mu_;  // serializes checkpoint()
 };
