@@ -1,7 +1,6 @@
 #include "gc/gc_controller.h"
 
 #include <algorithm>
-#include <map>
 
 namespace f2sc::gc {
 
@@ -31,15 +30,27 @@ Result<CollectResult> GcController::collect(uint32_t n_sections, const VictimPol
   uint64_t budget = free > 1 ? uint64_t{free - 1} * ctx.blocks_per_section : 0;
   std::vector<uint32_t> victims;
   std::vector<segment::SectionUsage> candidates = sm_.victim_candidates();
-  std::map<uint32_t, uint32_t> valid_of;
+  std::vector<uint32_t> valid_of(sm_.layout().sections, 0);
   for (const segment::SectionUsage& c : candidates) valid_of[c.secno] = c.valid;
-  for (uint32_t secno : policy.rank(candidates, ctx, candidates.size())) {
-    if (victims.size() >= n_sections) break;
-    if (is_bad_section(secno)) continue;
-    if (valid_of[secno] > budget) break;
-    if (!sm_.try_pin_section(secno)) continue;
-    victims.push_back(secno);
-    budget -= valid_of[secno];
+  // Rank a few more than wanted (bad or newly pinned sections are passed over), and all of
+  // them only when those run out: ranking every section per collection cost more than
+  // scanning the victims.
+  size_t ranked = std::min(candidates.size(), size_t{n_sections} + 16 + bad_section_count());
+  for (bool done = false; !done;) {
+    for (uint32_t secno : policy.rank(candidates, ctx, ranked)) {
+      if (victims.size() >= n_sections) break;
+      if (std::find(victims.begin(), victims.end(), secno) != victims.end()) continue;
+      if (is_bad_section(secno)) continue;
+      if (valid_of[secno] > budget) {
+        done = true;
+        break;
+      }
+      if (!sm_.try_pin_section(secno)) continue;
+      victims.push_back(secno);
+      budget -= valid_of[secno];
+    }
+    done = done || victims.size() >= n_sections || ranked == candidates.size();
+    ranked = candidates.size();
   }
   if (victims.empty()) return out;
   auto r = collect_pinned(std::move(victims), start);
@@ -79,6 +90,11 @@ Result<CollectResult> GcController::collect_pinned(std::vector<uint32_t> victims
     out.checkpointed = true;
   }
   return out;
+}
+
+size_t GcController::bad_section_count() const {
+  std::lock_guard lock(bad_mu_);
+  return bad_sections_.size();
 }
 
 bool GcController::is_bad_section(uint32_t secno) const {

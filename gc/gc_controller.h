@@ -117,6 +117,7 @@ class GcController {
   void background_loop();
   Result<CollectResult> collect_pinned(std::vector<uint32_t> victims,
                                        std::chrono::steady_clock::time_point start);
+  size_t bad_section_count() const;
   bool is_bad_section(uint32_t secno) const;
 
   segment::SegmentManager& sm_;
