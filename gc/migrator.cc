@@ -149,7 +149,26 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
   });
 }
 
-Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationResult& result) {
+// The requests of one migrate() call that are submitted and not yet committed.
+struct Migrator::Flight {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<Chunk>> chunks;  // submission order
+  Status first_error;
+};
+
+void Migrator::retire_oldest(Flight& flight, MigrationResult& result) {
+  Chunk& c = *flight.chunks.front();
+  {
+    std::unique_lock lock(flight.mu);
+    flight.cv.wait(lock, [&] { return c.done.has_value(); });
+  }
+  if (auto s = commit(c, result); !s && flight.first_error) flight.first_error = s;
+  flight.chunks.pop_front();
+}
+
+void Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, bool last, Flight& flight,
+                    MigrationResult& result) {
   const Log log = kind == BlockKind::kNode ? Log::kColdNode : Log::kColdData;
   const blockdev::CopyLimits lim = dev_.limits().copy;
   const uint64_t max_blocks =
@@ -157,37 +176,23 @@ Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationR
   const uint64_t max_ranges = std::max<uint32_t>(lim.max_copy_nr_ranges, 1);
   const uint64_t max_range = std::max<uint64_t>(lim.max_copy_range_sectors, 1);
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::unique_ptr<Chunk>> in_flight;  // submission order
-  Status first_error;
-
-  // Waits for the oldest request and commits it.
-  auto retire_one = [&]() {
-    Chunk& c = *in_flight.front();
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return c.done.has_value(); });
-    }
-    if (auto s = commit(c, result); !s && first_error) first_error = s;
-    in_flight.pop_front();
-  };
-
   size_t pos = 0;
-  while (pos < blocks.size() && first_error && !result.out_of_space) {
+  while (pos < blocks.size() && flight.first_error && !result.out_of_space) {
     // Stay inside the log's current segment when it has room (no wasted tail).
     uint64_t cap = max_blocks;
     if (uint32_t room = sm_.log_free_blocks(log); room > 0) cap = std::min<uint64_t>(cap, room);
     auto chunk = std::make_unique<Chunk>();
     chunk->kind = kind;
     std::vector<segment::Summary> sums;
-    while (pos < blocks.size() && chunk->blocks.size() < cap) {
+    const size_t start = pos;
+    bool full = false;
+    while (pos < blocks.size() && !(full = chunk->blocks.size() == cap)) {
       const LiveBlock& b = blocks[pos];
       auto& ranges = chunk->request.sources;
       const bool extends = !ranges.empty() && ranges.back().lba + ranges.back().blocks == b.addr &&
                            ranges.back().blocks < max_range;
       if (!extends) {
-        if (ranges.size() == max_ranges) break;
+        if ((full = ranges.size() == max_ranges)) break;
         ranges.push_back({b.addr, 0});
       }
       ++ranges.back().blocks;
@@ -195,10 +200,15 @@ Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationR
       sums.push_back(b.sum);
       ++pos;
     }
+    full = full || chunk->blocks.size() == cap;
+    if (!full && !last) {
+      pos = start;  // the next victim's blocks may fill this request
+      break;
+    }
     auto dst = sm_.allocate_held_run(log, sums);
     if (!dst) {
       if (dst.error().code != Errc::kNoSpace) {
-        first_error = fail(with_context(dst.error(), "GC: allocating a destination run"));
+        flight.first_error = fail(with_context(dst.error(), "GC: allocating a destination run"));
         break;
       }
       result.out_of_space = true;
@@ -213,35 +223,43 @@ Status Migrator::move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationR
     }
     ++result.copy_requests;
     ++stats_.copy_requests;
-    if (in_flight.size() >= options_.max_in_flight) retire_one();
+    if (flight.chunks.size() >= options_.max_in_flight) retire_oldest(flight, result);
     Chunk* c = chunk.get();
-    in_flight.push_back(std::move(chunk));
-    dev_.copy_async(c->request, [&, c](Result<blockdev::CopyResult> r) {
-      std::lock_guard lock(mu);
+    flight.chunks.push_back(std::move(chunk));
+    if (options_.on_copy_request) options_.on_copy_request(c->request);
+    dev_.copy_async(c->request, [&flight, c](Result<blockdev::CopyResult> r) {
+      std::lock_guard lock(flight.mu);
       c->done = std::move(r);
-      cv.notify_all();
+      flight.cv.notify_all();
     });
   }
-  while (!in_flight.empty()) retire_one();
-  return first_error;
+  blocks.erase(blocks.begin(), blocks.begin() + static_cast<ptrdiff_t>(pos));
 }
 
 Result<MigrationResult> Migrator::migrate(std::span<const uint32_t> sections) {
   MigrationResult result;
-  std::vector<LiveBlock> data, node;
-  for (uint32_t secno : sections) {
+  for (uint32_t secno : sections)
     if (secno >= sm_.layout().sections)
       return fail(Errc::kInvalidArgument, "GC: no section " + std::to_string(secno));
-    if (auto s = scan(secno, data, node, result); !s) return fail(s.error());
+  // Each victim's requests are submitted as soon as it is scanned, so its copies run while
+  // the next victim is scanned; a request that the next victim may fill waits for it.
+  Flight flight;
+  std::vector<LiveBlock> data, node;
+  for (size_t i = 0; i < sections.size(); ++i) {
+    if (auto s = scan(sections[i], data, node, result); !s && flight.first_error)
+      flight.first_error = s;
     ++result.sections;
+    const bool last = i + 1 == sections.size() || !flight.first_error;
+    move(node, BlockKind::kNode, last, flight, result);
+    move(data, BlockKind::kData, last, flight, result);
+    if (!flight.first_error) break;
   }
-  Status status = move(node, BlockKind::kNode, result);
-  if (status) status = move(data, BlockKind::kData, result);
+  while (!flight.chunks.empty()) retire_oldest(flight, result);
   for (uint32_t secno : sections)
     if (sm_.section_valid_blocks(secno) == 0) ++result.sections_freed;
   stats_.victims += result.sections;
   stats_.victims_freed += result.sections_freed;
-  if (!status) return fail(status.error());
+  if (!flight.first_error) return fail(flight.first_error.error());
   return result;
 }
 

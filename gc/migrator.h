@@ -10,7 +10,10 @@
 //     fit the device's copy limits (ranges per command, blocks per command, blocks per
 //     range) and the room left in the GC log's segment, so each request is one device
 //     command when offloaded and one contiguous destination run. Consecutive addresses form
-//     one source range; blocks of several victims may share one request.
+//     one source range; blocks of several victims may share one request. Victims are
+//     scanned one at a time and each one's requests are submitted at once, so its copies
+//     run while the next victim is scanned; only a last request with room to spare waits
+//     for the next victim's blocks.
 //  3. Copy: each request's destination is allocate_held_run(kColdData | kColdNode, the
 //     same summaries) -- SIT and SSA are right for the copies from the start, but
 //     checkpoints leave them out until the commit -- and up to `max_in_flight` requests run
@@ -58,6 +61,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,6 +77,9 @@ namespace f2sc::gc {
 struct MigratorOptions {
   unsigned max_in_flight = 8;        // copy requests submitted at once
   unsigned offload_fault_limit = 3;  // failed copy commands per migrate() before emulating
+  // Tracing: called on the migrating thread with each copy request just before it is
+  // submitted (f2sc-bench replays the GC's own requests to measure the raw copy path).
+  std::function<void(const blockdev::CopyRequest&)> on_copy_request;
 };
 
 // A victim block that could not be read, and who owns it (for the user's report).
@@ -118,7 +125,13 @@ class Migrator {
 
   Status scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<LiveBlock>& node,
               MigrationResult& result);
-  Status move(std::vector<LiveBlock>& blocks, BlockKind kind, MigrationResult& result);
+  struct Flight;
+  // Submits `blocks` (one kind, address order) as copy requests and removes them; unless
+  // `last`, a final request with room to spare stays in `blocks` for the next victim.
+  void move(std::vector<LiveBlock>& blocks, BlockKind kind, bool last, Flight& flight,
+            MigrationResult& result);
+  // Waits for the oldest request in flight and commits it.
+  void retire_oldest(Flight& flight, MigrationResult& result);
   Status commit(Chunk& chunk, MigrationResult& result);
   // After a failed request: copies its blocks one at a time; ok[i] says which made it.
   std::vector<uint8_t> retry_blocks(const Chunk& chunk, MigrationResult& result);

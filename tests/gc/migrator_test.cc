@@ -81,6 +81,35 @@ TEST_CASE("GC moves live data and node blocks with offload and every owner reads
   CHECK(sm->free_sections() >= free_before + 4 - 2);  // minus what the cold logs opened
 }
 
+TEST_CASE("Sparse victims share requests, and the trace hook sees every request") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  FakeOwners owners(*sm, *dev);
+  // 2048 data blocks fill 4 segments; overwriting all but every 64th leaves 8 live blocks
+  // in each of them, none adjacent.
+  for (uint32_t k = 0; k < 2048; ++k) REQUIRE(owners.write(k, Log::kWarmData));
+  for (uint32_t k = 0; k < 2048; ++k)
+    if (k % 64 != 0) REQUIRE(owners.write(k, Log::kWarmData));
+  require_clean(owners, *sm, 2048);
+
+  GcOptions o = no_checkpoint();
+  std::vector<blockdev::CopyRequest> trace;
+  o.migrator.on_copy_request = [&](const blockdev::CopyRequest& r) { trace.push_back(r); };
+  GcController gc(*sm, *dev, owners, o);
+  auto r = gc.collect(4, GreedyPolicy());
+  REQUIRE(r);
+  CHECK(r->victims == 4);
+  CHECK(r->freed == 4);
+  CHECK(r->moved == 32);
+  // The victims are scanned one at a time, but one request takes all 32 blocks (32 ranges,
+  // within the limits), not one request per victim.
+  REQUIRE(trace.size() == 1);
+  CHECK(trace[0].sources.size() == 32);
+  CHECK(trace[0].total_blocks() == 32);
+  CHECK(gc.stats().copy_requests == 1);
+  require_clean(owners, *sm, 2048);
+}
+
 TEST_CASE("Offload and emulation from the same seeded state give the same result") {
   struct Outcome {
     std::vector<uint32_t> sit;
