@@ -317,24 +317,32 @@ Result<size_t> FileSystem::Impl::write_locked(uint32_t ino, uint64_t offset,
   // Whole blocks covering [offset, end): edges are read, merged and rewritten.
   const uint64_t first = offset / kBlockSize, last = (end - 1) / kBlockSize;
   constexpr uint64_t kChunk = 256;  // blocks per allocation batch (1 MiB)
+  std::vector<std::byte> buf;
   for (uint64_t b = first; b <= last; b += kChunk) {
     const uint64_t nb = std::min(kChunk, last - b + 1);
-    std::vector<std::byte> buf(nb * kBlockSize);
     const uint64_t lo = std::max(offset, b * kBlockSize);
     const uint64_t hi = std::min(end, (b + nb) * kBlockSize);
     const uint64_t head = lo / kBlockSize, tail = (hi - 1) / kBlockSize;
-    auto read_edge = [&](uint64_t blk) -> Status {
-      auto r = read_locked(ino, blk * kBlockSize,
-                           std::span(buf).subspan((blk - b) * kBlockSize, kBlockSize));
-      if (!r) return fail(r.error());
-      return {};
-    };
-    if (lo % kBlockSize)
-      if (auto s = read_edge(head); !s) return fail(s.error());
-    if (hi % kBlockSize && !(tail == head && lo % kBlockSize))
-      if (auto s = read_edge(tail); !s) return fail(s.error());
-    std::memcpy(buf.data() + (lo - b * kBlockSize), data.data() + (lo - offset), hi - lo);
-    if (auto s = write_blocks(ino, b, buf, segment::Log::kWarmData); !s) {
+    std::span<const std::byte> blocks;
+    if (lo % kBlockSize == 0 && hi % kBlockSize == 0) {
+      // Whole blocks: written from the caller's buffer, no merge buffer and no copy.
+      blocks = data.subspan(lo - offset, hi - lo);
+    } else {
+      buf.assign(nb * kBlockSize, std::byte{0});  // zeros past EOF in a partial edge
+      auto read_edge = [&](uint64_t blk) -> Status {
+        auto r = read_locked(ino, blk * kBlockSize,
+                             std::span(buf).subspan((blk - b) * kBlockSize, kBlockSize));
+        if (!r) return fail(r.error());
+        return {};
+      };
+      if (lo % kBlockSize)
+        if (auto s = read_edge(head); !s) return fail(s.error());
+      if (hi % kBlockSize && !(tail == head && lo % kBlockSize))
+        if (auto s = read_edge(tail); !s) return fail(s.error());
+      std::memcpy(buf.data() + (lo - b * kBlockSize), data.data() + (lo - offset), hi - lo);
+      blocks = buf;
+    }
+    if (auto s = write_blocks(ino, b, blocks, segment::Log::kWarmData); !s) {
       if (b == first) return fail(s.error());
       break;  // a short write: what was written stays
     }
