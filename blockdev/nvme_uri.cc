@@ -67,6 +67,7 @@ Result<nvme::EmulatedControllerOptions> emulated_controller_options(const Device
       {"depth", 1, 65535, [&](uint64_t v) { o.queue_depth = static_cast<unsigned>(v); }},
       {"workers", 1, 64, [&](uint64_t v) { o.workers_per_queue = static_cast<unsigned>(v); }},
       {"inline", 0, 1, [&](uint64_t v) { o.inline_idle = v != 0; }},
+      {"drain", 0, 1, [&](uint64_t v) { o.drain = v != 0; }},
   };
   for (const Knob& k : knobs) {
     auto v = take(opts, k.key, k.lo, k.hi);

@@ -9,7 +9,9 @@
 // command), offload=0 (supported but switched off), ro=1 (a write-protected namespace on a
 // file opened read-only), mdts=N, queues=N, depth=N, workers=N
 // (threads per queue), inline=0 (always hand commands to the queue threads; by default a
-// command to an idle queue runs on the caller's thread), link=pcie3x4|pcie4x4|tcp1g|tcp25g (turns the timing model on),
+// command to an idle queue runs on the caller's thread), drain=0 (an image file's large
+// writes do not start the host's write-back; see BackingStore::open_file),
+// link=pcie3x4|pcie4x4|tcp1g|tcp25g (turns the timing model on),
 // copy_mibps=N (device copy bandwidth), latency_us=N, delay=0 (simulate time without
 // sleeping). nvme: options: offload=0, queues=N, depth=N, ioctl=1 (skip io_uring).
 // Unknown options are errors.

@@ -15,8 +15,8 @@ namespace {
 
 class FileStore final : public BackingStore {
  public:
-  FileStore(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
+  FileStore(std::string path, int fd, uint64_t size, bool drain)
+      : path_(std::move(path)), fd_(fd), size_(size), drain_(drain) {}
   ~FileStore() override { ::close(fd_); }
 
   uint64_t size() const override { return size_; }
@@ -43,6 +43,10 @@ class FileStore final : public BackingStore {
       if (n <= 0) return tl::unexpected(sys_error(n < 0 ? errno : EIO, "write of " + path_));
       done += static_cast<size_t>(n);
     }
+    // A hint: a failure (or a filesystem without write-back) leaves the data to flush().
+    if (drain_ && in.size() >= kDrainBytes)
+      (void)sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(in.size()),
+                            SYNC_FILE_RANGE_WRITE);
     return {};
   }
 
@@ -102,6 +106,7 @@ class FileStore final : public BackingStore {
   const std::string path_;
   const int fd_;
   const uint64_t size_;
+  const bool drain_;
 };
 
 class MemoryStore final : public BackingStore {
@@ -136,7 +141,7 @@ class MemoryStore final : public BackingStore {
 }  // namespace
 
 Result<std::unique_ptr<BackingStore>> BackingStore::open_file(const std::string& path,
-                                                              bool read_only) {
+                                                              bool read_only, bool drain) {
   int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return tl::unexpected(sys_error(errno, "cannot open " + path));
   struct stat st;
@@ -150,7 +155,8 @@ Result<std::unique_ptr<BackingStore>> BackingStore::open_file(const std::string&
     return fail(Errc::kInvalidArgument,
                 path + " is not a regular file (an emulated namespace needs an image file)");
   }
-  return std::unique_ptr<BackingStore>(new FileStore(path, fd, static_cast<uint64_t>(st.st_size)));
+  return std::unique_ptr<BackingStore>(
+      new FileStore(path, fd, static_cast<uint64_t>(st.st_size), drain && !read_only));
 }
 
 Result<std::unique_ptr<BackingStore>> BackingStore::create_memory(uint64_t bytes) {

@@ -19,11 +19,18 @@ namespace f2sc::nvme {
 
 class BackingStore {
  public:
+  static constexpr size_t kDrainBytes = 256 * 1024;  // see open_file
   virtual ~BackingStore() = default;
 
   // Opens an existing file (read-write unless `read_only`); its size is the namespace size.
+  // With `drain`, a write of at least kDrainBytes also starts the host's write-back of its
+  // range (sync_file_range(SYNC_FILE_RANGE_WRITE), not waited for), as a drive drains its
+  // volatile write cache in the background: a later flush() then finds little left to
+  // write instead of everything since the last one. Durability still comes only from
+  // flush().
   static Result<std::unique_ptr<BackingStore>> open_file(const std::string& path,
-                                                         bool read_only = false);
+                                                         bool read_only = false,
+                                                         bool drain = false);
   // Zero-filled memory of `bytes` bytes (committed only where written).
   static Result<std::unique_ptr<BackingStore>> create_memory(uint64_t bytes);
 

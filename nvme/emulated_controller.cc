@@ -96,7 +96,7 @@ Result<std::unique_ptr<EmulatedController>> EmulatedController::create(
     if (!m) return tl::unexpected(m.error());
     store = std::move(*m);
   } else {
-    auto f = BackingStore::open_file(o.path, o.read_only);
+    auto f = BackingStore::open_file(o.path, o.read_only, o.drain);
     if (!f) return tl::unexpected(f.error());
     store = std::move(*f);
   }

@@ -56,7 +56,8 @@ struct EmulatedControllerOptions {
   unsigned queues = 2;
   unsigned queue_depth = 64;
   unsigned workers_per_queue = 1;
-  bool inline_idle = true;              // see above; ignored with a timing model
+  bool inline_idle = true;  // see above; ignored with a timing model
+  bool drain = true;        // image file: large writes start the host's write-back (BackingStore)
   std::optional<TimingOptions> timing;  // off by default
   std::string name;                     // for messages; default "nvme-emu:" + path
 };

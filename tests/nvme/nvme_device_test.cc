@@ -1,6 +1,7 @@
 // NvmeDevice over the EmulatedController: limits from Identify, offload with only descriptors
 // on the host interface, emulation when Copy is absent or switched off, byte-identical
 // results both ways, the wire splitting, and the fallback after a partial Copy failure.
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "blockdev/file_device.h"
 #include "blockdev/nvme_device.h"
 #include "blockdev/uri.h"
+#include "nvme/backing_store.h"
 #include "nvme_test_util.h"
 #include "tests/support/copy_test_util.h"
 
@@ -244,6 +246,37 @@ TEST_CASE("a file-backed NvmeDevice: plain paths open nvme-emu, file: forces a F
   auto missing = open_device("/nonexistent/f2sc.img");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("drain: large writes start the host's write-back and read back the same") {
+  // drain=1 (the default) only adds a write-back hint to writes of 256 KiB and more; the
+  // data, read through the device and in the image file, must not change either way.
+  for (const char* opts : {"", "?drain=1", "?drain=0"}) {
+    INFO(opts);
+    TempImage img(512 * kBs);
+    {
+      auto d = open_nvme("nvme-emu:" + img.path() + opts);
+      const auto big = nvme::testing::random_bytes(nvme::BackingStore::kDrainBytes * 2, 7);
+      const auto small = nvme::testing::random_bytes(kBs, 8);
+      REQUIRE(d->write(16, big));
+      REQUIRE(d->write(8, small));
+      std::vector<std::byte> back(big.size());
+      REQUIRE(d->read(16, back));
+      CHECK(back == big);
+      REQUIRE(d->flush());
+      std::vector<std::byte> file(big.size());
+      const int fd = ::open(img.path().c_str(), O_RDONLY | O_CLOEXEC);
+      REQUIRE(fd >= 0);
+      CHECK(::pread(fd, file.data(), file.size(), 16 * kBs) == static_cast<ssize_t>(file.size()));
+      CHECK(file == big);
+      CHECK(::pread(fd, file.data(), kBs, 8 * kBs) == static_cast<ssize_t>(kBs));
+      CHECK(std::equal(small.begin(), small.end(), file.begin()));
+      ::close(fd);
+    }
+  }
+  auto bad = open_device("nvme-emu:mem:1M?drain=2");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("drain") != std::string::npos);
 }
 
 TEST_CASE("bad nvme-emu URIs fail with a clear message") {
