@@ -3,12 +3,14 @@
 #
 #   tools/f2sc-bench/fuse_bench.sh [--long] [--json FILE] [--dir DIR] [--build DIR]
 #                                  [--size MIB] [--runtime SEC] [--rounds N] [--only LIST]
-#                                  [--keep]
+#                                  [--jobs all|seq] [--keep]
 #
 #   --long     4 GiB images, 20 s random jobs (default: 1 GiB, 3 s; about 3 minutes)
 #   --rounds   times each job runs on each target (default 3); the median is reported
 #   --json     also write the summary (numbers, ratios, verdicts) as JSON
 #   --only     comma-separated targets (default f2sc-offload,f2sc-emulate,fuse2fs,bindfs)
+#   --jobs     all (default) or seq: only the sequential write and read jobs (the random
+#              and GC columns then say n/a)
 #   --keep     keep fio's JSON and the daemons' logs in DIR (images are always removed)
 #
 # All targets are mounted at once (each on its own fresh image or directory under DIR,
@@ -61,6 +63,7 @@ runtime=""
 only="f2sc-offload,f2sc-emulate,fuse2fs,bindfs"
 keep=0
 rounds=3
+jobs=all
 
 usage() {
   sed -n '2,/^$/p' "$0" | sed -e '/^$/d' -e 's/^# \{0,1\}//'
@@ -77,11 +80,17 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift ;;
     --keep) keep=1 ;;
     --rounds) rounds="$2"; shift ;;
+    --jobs) jobs="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fuse_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+case "$jobs" in
+  all | seq) ;;
+  *) echo "fuse_bench: --jobs $jobs: expected all or seq" >&2; exit 2 ;;
+esac
 
 if [ "$long" = 1 ]; then
   : "${size_mib:=4096}" "${runtime:=20}"
@@ -405,11 +414,13 @@ for t in "${targets[@]}"; do
 done
 echo "== sequential write and read, $rounds rounds" >&2
 phase_seq
-echo "== 4 KiB random writes on the empty filesystems, $rounds rounds" >&2
-phase_randw_empty
-phase_fill
-echo "== 4 KiB random writes at 80% full (GC running on f2sc), $rounds rounds" >&2
-phase_randw_gc
+if [ "$jobs" = all ]; then
+  echo "== 4 KiB random writes on the empty filesystems, $rounds rounds" >&2
+  phase_randw_empty
+  phase_fill
+  echo "== 4 KiB random writes at 80% full (GC running on f2sc), $rounds rounds" >&2
+  phase_randw_gc
+fi
 for t in "${targets[@]}"; do
   if [ "${t%%-*}" = f2sc ] && ! kill -0 "${pid_of[$t]}" 2>/dev/null; then
     echo "fuse_bench: the $t daemon died:" >&2
@@ -428,12 +439,12 @@ sum_file() { awk '{s += $1} END {print s + 0}' "$1" 2>/dev/null || echo 0; }
     jq -n --arg t "$t" \
       --slurpfile sw <(cat "$results/$t".seqwrite.*.json) \
       --slurpfile sr <(cat "$results/$t".seqread.*.json) \
-      --slurpfile re <(cat "$results/$t".randw-empty.*.json) \
-      --slurpfile rg <(cat "$results/$t".randw-gc.*.json) \
+      --slurpfile re <(cat "$results/$t".randw-empty.*.json 2>/dev/null) \
+      --slurpfile rg <(cat "$results/$t".randw-gc.*.json 2>/dev/null) \
       --slurpfile gce <(cat "$results/$t.randw-empty.gc.jsonl" 2>/dev/null) \
       --slurpfile gcg <(cat "$results/$t.randw-gc.gc.jsonl" 2>/dev/null) \
       --arg opts "$(cat "$results/$t.opts")" \
-      --arg fill "$(cat "$results/$t.fill")" \
+      --arg fill "$(cat "$results/$t.fill" 2>/dev/null || echo 0 0)" \
       --arg we "$(sum_file "$results/$t.randw-empty.wchar")" \
       --arg wg "$(sum_file "$results/$t.randw-gc.wchar")" '
       def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
@@ -452,7 +463,7 @@ sum_file() { awk '{s += $1} END {print s + 0}' "$1" 2>/dev/null || echo 0; }
       ($fill | split(" ") | map(tonumber)) as [$cap, $fb] |
       {($t): {
         options: $opts,
-        rounds: ($re | length),
+        rounds: ($sw | length),
         seqwrite_mibps: ($sw | map(mibps) | median),
         seqread_mibps: ($sr | map(mibps) | median),
         randw_empty_iops: ($re | map(.jobs[0].write.iops) | median),
