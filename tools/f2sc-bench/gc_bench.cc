@@ -535,6 +535,8 @@ int run_gc_bench(int argc, char** argv) {
       }
     }
   }
+  for (const Target& t : targets)
+    if (!t.path.empty()) unlink(t.path.c_str());  // the image of the last run
   std::printf("\n");
   print_table(rows);
   std::printf(
