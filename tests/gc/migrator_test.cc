@@ -110,6 +110,49 @@ TEST_CASE("Sparse victims share requests, and the trace hook sees every request"
   require_clean(owners, *sm, 2048);
 }
 
+// Greedy, but the first time it ranks it pins its `steal` best sections, as a collection on
+// another thread would between collect()'s candidate list and its pins.
+class PinningPolicy final : public VictimPolicy {
+ public:
+  PinningPolicy(SegmentManager& sm, size_t steal) : sm_(sm), steal_(steal) {}
+  std::string_view name() const override { return "pinning"; }
+  std::vector<uint32_t> rank(std::span<const segment::SectionUsage> candidates,
+                             const VictimContext& ctx, size_t n) const override {
+    if (stolen.empty())
+      for (uint32_t secno : GreedyPolicy().rank(candidates, ctx, steal_))
+        if (sm_.try_pin_section(secno)) stolen.push_back(secno);
+    return GreedyPolicy().rank(candidates, ctx, n);
+  }
+  mutable std::vector<uint32_t> stolen;
+
+ private:
+  SegmentManager& sm_;
+  size_t steal_;
+};
+
+TEST_CASE("Victims pinned by another collection meanwhile are passed over, however many") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  FakeOwners owners(*sm, *dev);
+  populate(owners, 6000, 1500, 7500, 1);
+  require_clean(owners, *sm, 7500);
+  INFO(sm->victim_candidates().size() << " candidates");
+  REQUIRE(sm->victim_candidates().size() >= 24);
+
+  // More sections are taken than collect() ranks at first (n + 16): it must rank on.
+  PinningPolicy policy(*sm, 20);
+  GcController gc(*sm, *dev, owners, no_checkpoint());
+  auto r = gc.collect(2, policy);
+  REQUIRE(r);
+  CHECK(r->victims == 2);
+  REQUIRE(policy.stolen.size() == 20);
+  for (uint32_t secno : policy.stolen) {
+    CHECK(sm->section_valid_blocks(secno) > 0);  // not collected
+    sm->unpin_section(secno);
+  }
+  require_clean(owners, *sm, 7500);
+}
+
 TEST_CASE("Offload and emulation from the same seeded state give the same result") {
   struct Outcome {
     std::vector<uint32_t> sit;
