@@ -31,6 +31,7 @@ Result<std::unique_ptr<SegmentManager>> SegmentManager::load(blockdev::BlockDevi
   for (uint32_t s = 0; s < L.main_segments; ++s) {
     SegmentInfo& i = sm->segs_[s];
     i.valid = vcount(sm->sit_[s]);
+    sm->valid_total_ += i.valid;
     i.mtime = sm->sit_[s].mtime;
     i.type = static_cast<Log>(sm->sit_[s].vblocks >> kSitVblocksShift);
   }
@@ -141,6 +142,7 @@ Result<uint32_t> SegmentManager::allocate_locked(Log log, std::span<const Summar
     info.mtime = (info.mtime * info.valid + t) / (info.valid + 1);
     ++info.valid;
   }
+  valid_total_ += owners.size();
   c.blkoff = static_cast<uint16_t>(first + owners.size());
   se.vblocks = static_cast<uint16_t>(static_cast<uint16_t>(log) << kSitVblocksShift | info.valid);
   se.mtime = info.mtime;
@@ -209,6 +211,7 @@ Status SegmentManager::invalidate(uint32_t addr) {
   clear_bit_msb(se.valid_map, off);
   SegmentInfo& info = segs_[segno];
   --info.valid;
+  --valid_total_;
   se.vblocks = static_cast<uint16_t>((se.vblocks & ~kSitVblocksMask) | info.valid);
   if (info.state != SegState::kCurrent) {
     if (info.valid == 0)
@@ -401,9 +404,7 @@ uint32_t SegmentManager::prefree_segments() const {
 
 uint64_t SegmentManager::valid_blocks() const {
   std::lock_guard lock(mu_);
-  uint64_t n = 0;
-  for (const auto& s : segs_) n += s.valid;
-  return n;
+  return valid_total_;
 }
 
 uint64_t SegmentManager::user_block_count() const {

@@ -152,6 +152,7 @@ class SegmentManager {
   mutable std::mutex mu_;  // guards everything below
   std::vector<SitEntry> sit_;
   std::vector<SegmentInfo> segs_;
+  uint64_t valid_total_ = 0;  // the sum of segs_[*].valid, kept as they change
   std::array<CursegState, kNrCursegType> cursegs_{};
   std::set<uint32_t> sit_dirty_;                  // segnos changed since checkpoint
   std::map<uint32_t, SummaryBlock> pending_ssa_;  // left by a log since checkpoint
