@@ -1,6 +1,5 @@
 // File data: open/create/release, read and write, fsync, fallocate, copy_file_range, lseek
 // (SEEK_DATA/SEEK_HOLE). ioctls are in ops_ioctl.cc.
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
