@@ -214,6 +214,10 @@ class FileSystem {
   Status set_background_gc(bool on);
   bool background_gc() const;
   void set_gc_urgent(bool urgent);  // background GC without idle checks, short sleeps
+  // The background GC thread's sleeps (gc::GcController::set_sleep); EROFS on a read-only
+  // mount, which has no GC. gc_sleep() is zeros there.
+  Status set_gc_sleep(const gc::GcSleep& sleep);
+  gc::GcSleep gc_sleep() const;
   // Victim blocks the GC could not read since mount, with their owners (each stays in
   // place; its section is no longer a victim), and the last error of a collection
   // (foreground and background ones included; empty if none failed).

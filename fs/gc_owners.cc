@@ -229,4 +229,13 @@ void FileSystem::set_gc_urgent(bool urgent) {
   if (impl_->gc_) impl_->gc_->set_urgent(urgent);
 }
 
+Status FileSystem::set_gc_sleep(const gc::GcSleep& sleep) {
+  if (!impl_->gc_) return fail(Errc::kInvalidArgument, EROFS, "no GC on a read-only mount");
+  return impl_->gc_->set_sleep(sleep);
+}
+
+gc::GcSleep FileSystem::gc_sleep() const {
+  return impl_->gc_ ? impl_->gc_->sleep() : gc::GcSleep{};
+}
+
 }  // namespace f2sc::fs

@@ -1,6 +1,8 @@
 #include "gc/gc_controller.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <string>
 
 namespace f2sc::gc {
 
@@ -12,8 +14,9 @@ GcController::GcController(segment::SegmentManager& sm, blockdev::BlockDevice& d
       options_(std::move(options)),
       migrator_(sm, dev, owners, stats_, options_.migrator),
       background_policy_(options_.background_policy ? options_.background_policy
-                                                    : std::make_shared<const CostBenefitPolicy>()) {
-}
+                                                    : std::make_shared<const CostBenefitPolicy>()),
+      sleep_{options_.min_sleep_ms, options_.max_sleep_ms, options_.no_gc_sleep_ms,
+             options_.urgent_sleep_ms} {}
 
 GcController::~GcController() {
   stop_background();
@@ -189,35 +192,56 @@ void GcController::set_background_policy(std::shared_ptr<const VictimPolicy> pol
   background_policy_ = std::move(policy);
 }
 
+Status GcController::set_sleep(const GcSleep& sleep) {
+  if (sleep.min_ms == 0 || sleep.max_ms == 0 || sleep.no_gc_ms == 0 || sleep.urgent_ms == 0)
+    return fail(Errc::kInvalidArgument, EINVAL, "GC sleep times must be at least 1 ms");
+  if (sleep.min_ms > sleep.max_ms)
+    return fail(Errc::kInvalidArgument, EINVAL,
+                "GC min sleep " + std::to_string(sleep.min_ms) + " ms exceeds max sleep " +
+                    std::to_string(sleep.max_ms) + " ms");
+  std::lock_guard lock(bg_mu_);
+  sleep_ = sleep;
+  bg_resleep_ = true;  // the thread starts its sleep again with the new times
+  bg_cv_.notify_all();
+  return {};
+}
+
+GcSleep GcController::sleep() const {
+  std::lock_guard lock(bg_mu_);
+  return sleep_;
+}
+
 void GcController::background_loop() {
-  uint32_t wait_ms = options_.min_sleep_ms;
+  enum class Next { kMin, kLonger, kNoGc } next = Next::kMin;
+  uint32_t wait_ms = 0;  // the last sleep, which a back-off lengthens
   for (;;) {
-    {
-      std::unique_lock lock(bg_mu_);
-      const uint32_t ms = urgent_ ? options_.urgent_sleep_ms : wait_ms;
-      bg_cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return bg_stop_ || bg_kick_; });
-      if (bg_stop_) return;
-      bg_kick_ = false;
-    }
-    const bool urgent = urgent_;
-    if (!urgent && options_.is_idle && !options_.is_idle()) {
-      // Busy: back off, as F2FS increases its sleep while the device is in use.
-      wait_ms = std::min(options_.max_sleep_ms, wait_ms + options_.min_sleep_ms);
-      continue;
-    }
     std::shared_ptr<const VictimPolicy> policy;
     {
-      std::lock_guard lock(bg_mu_);
+      std::unique_lock lock(bg_mu_);
+      const uint32_t last = wait_ms;
+      for (;;) {
+        const GcSleep sl = sleep_;  // set_sleep() may change it while the thread sleeps
+        wait_ms = next == Next::kMin ? sl.min_ms
+                  : next == Next::kNoGc
+                      ? sl.no_gc_ms
+                      : std::min(sl.max_ms, std::max(last, sl.min_ms) + sl.min_ms);
+        bg_resleep_ = false;
+        const uint32_t ms = urgent_ ? sl.urgent_ms : wait_ms;
+        bg_cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                        [&] { return bg_stop_ || bg_kick_ || bg_resleep_; });
+        if (bg_stop_) return;
+        if (!bg_resleep_) break;  // the sleep ran out, or a wake-up: collect
+      }
+      bg_kick_ = false;
       policy = background_policy_;
     }
-    auto r = collect(options_.background_sections, *policy);
-    if (!r || r->victims == 0) {
-      wait_ms = options_.no_gc_sleep_ms;
-    } else if (r->freed == 0) {
-      wait_ms = std::min(options_.max_sleep_ms, wait_ms + options_.min_sleep_ms);
-    } else {
-      wait_ms = options_.min_sleep_ms;
+    if (!urgent_ && options_.is_idle && !options_.is_idle()) {
+      // Busy: back off, as F2FS increases its sleep while the device is in use.
+      next = Next::kLonger;
+      continue;
     }
+    auto r = collect(options_.background_sections, *policy);
+    next = !r || r->victims == 0 ? Next::kNoGc : r->freed == 0 ? Next::kLonger : Next::kMin;
   }
 }
 

@@ -15,7 +15,8 @@
 //                       or collecting achieved nothing, shorter after progress), and
 //                       `no_gc_sleep_ms` when there is no victim; collects one section with
 //                       the background policy when the is_idle callback says so, or at once
-//                       in urgent mode (`urgent_sleep_ms`, no idle check).
+//                       in urgent mode (`urgent_sleep_ms`, no idle check). The sleeps
+//                       start as GcOptions says; set_sleep() changes them at run time.
 //
 // Unreadable blocks: a victim block the Migrator could not read stays in place with its
 // owner; the controller remembers it (bad_blocks(), at most kMaxBadBlocks kept) and never
@@ -72,6 +73,13 @@ struct GcOptions {
   std::shared_ptr<const VictimPolicy> background_policy;
 };
 
+// The background thread's sleeps in milliseconds (F2FS's gc_min_sleep_time,
+// gc_max_sleep_time, gc_no_gc_sleep_time and gc_urgent_sleep_time).
+struct GcSleep {
+  uint32_t min_ms = 0, max_ms = 0, no_gc_ms = 0, urgent_ms = 0;
+  bool operator==(const GcSleep&) const = default;
+};
+
 struct CollectResult {
   uint32_t victims = 0;
   uint32_t freed = 0;  // victims left empty (free after the checkpoint)
@@ -104,6 +112,11 @@ class GcController {
   void set_urgent(bool urgent);
   // Wakes the background thread now (e.g. after a large delete).
   void wake_background();
+  // The background thread's sleeps from now on: a sleep in progress starts again with the
+  // new times (without collecting first). Refused (kInvalidArgument, EINVAL) unless every value is
+  // at least 1 and min_ms <= max_ms. Starts as the GcOptions' values.
+  Status set_sleep(const GcSleep& sleep);
+  GcSleep sleep() const;
   // The background thread's policy from its next round on (nullptr: cost-benefit).
   void set_background_policy(std::shared_ptr<const VictimPolicy> policy);
 
@@ -134,9 +147,11 @@ class GcController {
   std::atomic<bool> urgent_{false};
   mutable std::mutex bg_mu_;  // guards the fields below; never held across GC work
   std::shared_ptr<const VictimPolicy> background_policy_;
+  GcSleep sleep_;
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;
-  bool bg_kick_ = false;
+  bool bg_kick_ = false;     // wake up and collect
+  bool bg_resleep_ = false;  // wake up and sleep again with new times
   std::thread bg_thread_;
 };
 

@@ -510,6 +510,67 @@ TEST_CASE("f2sc-fuse: bg_gc and gc_policy mount options", "[fuse][ctl]") {
   CHECK(run(fuse_bin() + " --help").output.find("bg_gc=on|off") != std::string::npos);
 }
 
+TEST_CASE("f2sc-fuse and f2sc-ctl: the background GC's sleeps, as F2FS's gc_*_sleep_time",
+          "[fuse][ctl]") {
+  Fixture fx;
+  REQUIRE(fx.mount({"-o", "gc_min_sleep_time=200,gc_urgent_sleep_time=50"}));
+  auto knobs = [&] { return fx.status()["gc"]["knobs"]; };
+  json k = knobs();
+  CHECK(k["min_sleep_ms"] == 200);
+  CHECK(k["max_sleep_ms"] == 60000);  // F2FS's default where not given
+  CHECK(k["no_gc_sleep_ms"] == 300000);
+  CHECK(k["urgent_sleep_ms"] == 50);
+
+  auto set = [&](const std::string& kv) {
+    auto r = fx.ctl("set " + kv);
+    INFO(kv << ": " << r.output);
+    return r;
+  };
+  CHECK(set("gc_max_sleep_time=1000").status == 0);
+  CHECK(set("gc_no_gc_sleep_time=5000").status == 0);
+  CHECK(set("gc_min_sleep_time=100").status == 0);
+  CHECK(set("gc_urgent_sleep_time=10").status == 0);
+  k = knobs();
+  CHECK(k["min_sleep_ms"] == 100);
+  CHECK(k["max_sleep_ms"] == 1000);
+  CHECK(k["no_gc_sleep_ms"] == 5000);
+  CHECK(k["urgent_sleep_ms"] == 10);
+
+  // A min above the max is refused by the mount (1), and changes nothing; 0 and junk are
+  // usage errors (2) before the mount is touched.
+  auto r = set("gc_min_sleep_time=2000");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("may not exceed gc_max_sleep_time") != std::string::npos);
+  CHECK(set("gc_max_sleep_time=50").status == 1);
+  CHECK(set("gc_min_sleep_time=0").status == 2);
+  CHECK(set("gc_max_sleep_time=soon").status == 2);
+  CHECK(set("gc_urgent_sleep_time=4294967296").status == 2);
+  k = knobs();
+  CHECK(k["min_sleep_ms"] == 100);
+  CHECK(k["max_sleep_ms"] == 1000);
+
+  // The thread uses them: with a 100 ms sleep and no idle wait (urgent mode uses its own
+  // 10 ms sleep), garbage is collected without anyone asking.
+  auto files = make_garbage(fx);
+  REQUIRE(set("gc_urgent=on").status == 0);
+  uint64_t victims = 0;
+  for (int i = 0; i < 300 && victims < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    victims = fx.status()["gc"]["stats"]["victims"].get<uint64_t>();
+  }
+  CHECK(victims >= 2);
+  REQUIRE(set("gc_urgent=off").status == 0);
+  for (auto& [name, data] : files) CHECK(read_all(fx.p(name)) == data);
+  fx.unmount();
+  fx.require_fsck_clean();
+
+  r = run(fuse_bin() + " a b -o gc_min_sleep_time=70000");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("exceeds gc_max_sleep_time=60000") != std::string::npos);
+  CHECK(run(fuse_bin() + " a b -o gc_no_gc_sleep_time=0").status == 2);
+  CHECK(run(fuse_bin() + " --help").output.find("gc_min_sleep_time=MS") != std::string::npos);
+}
+
 TEST_CASE("f2sc-fuse: writers in several threads with background GC, then fsck and verify",
           "[fuse][gc]") {
   // A small image kept about 75% full of files that are overwritten at random, so free

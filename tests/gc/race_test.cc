@@ -153,5 +153,35 @@ TEST_CASE("The background thread collects in urgent mode and stops on request") 
   require_clean(owners, *sm);
 }
 
+TEST_CASE("set_sleep changes the background thread's sleeps while it sleeps") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  FakeOwners owners(*sm, *dev);
+  populate(owners, kDataKeys, kNodeKeys, 6000, 43);
+  GcController gc(*sm, *dev, owners);  // F2FS's defaults: 30 s before the first round
+  const GcSleep defaults = gc.sleep();
+  CHECK(defaults == GcSleep{30000, 60000, 300000, 500});
+  CHECK_FALSE(gc.set_sleep({0, 10, 10, 10}));
+  CHECK_FALSE(gc.set_sleep({20, 10, 10, 10}));  // min above max
+  CHECK(gc.sleep() == defaults);
+  gc.start_background();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(gc.stats().victims == 0);  // still in its first 30 s sleep
+  // Short sleeps take effect in the sleep in progress; rounds then follow each other (one
+  // wake-up alone would give one round).
+  REQUIRE(gc.set_sleep({2, 5, 5, 1}));
+  for (int i = 0; i < 500 && gc.stats().victims < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(gc.stats().victims >= 3);
+  // And long ones stop it again.
+  REQUIRE(gc.set_sleep(defaults));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a round in progress ends
+  const uint64_t victims = gc.stats().victims;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(gc.stats().victims == victims);
+  gc.stop_background();
+  require_clean(owners, *sm);
+}
+
 }  // namespace
 }  // namespace f2sc::gc

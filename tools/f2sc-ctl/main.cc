@@ -12,8 +12,10 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -110,6 +112,15 @@ uint64_t parse_count(const std::string& v) {
   return n;
 }
 
+// The background GC sleeps, named as F2FS's sysfs files (milliseconds).
+std::optional<io::SettingKey> sleep_key(const std::string& key) {
+  if (key == "gc_min_sleep_time") return io::SettingKey::kGcMinSleepMs;
+  if (key == "gc_max_sleep_time") return io::SettingKey::kGcMaxSleepMs;
+  if (key == "gc_no_gc_sleep_time") return io::SettingKey::kGcNoGcSleepMs;
+  if (key == "gc_urgent_sleep_time") return io::SettingKey::kGcUrgentSleepMs;
+  return std::nullopt;
+}
+
 // KEY=VALUE of `set` as a Setting.
 io::Setting parse_setting(const std::string& kv) {
   const size_t eq = kv.find('=');
@@ -144,11 +155,17 @@ io::Setting parse_setting(const std::string& kv) {
   } else if (key == "max_copy_range_sectors") {
     s.key = static_cast<uint32_t>(io::SettingKey::kMaxCopyRangeSectors);
     s.value = parse_count(val);
+  } else if (auto k = sleep_key(key)) {
+    s.key = static_cast<uint32_t>(*k);
+    s.value = parse_count(val);
+    if (s.value > UINT32_MAX)
+      throw CLI::ValidationError(key + ": at most " + std::to_string(UINT32_MAX) + " ms");
   } else {
     throw CLI::ValidationError(
         "set: unknown key '" + key +
         "' (copy_offload, bg_gc, gc_policy, gc_urgent, max_copy_sectors, max_copy_nr_ranges, "
-        "max_copy_range_sectors)");
+        "max_copy_range_sectors, gc_min_sleep_time, gc_max_sleep_time, gc_no_gc_sleep_time, "
+        "gc_urgent_sleep_time)");
   }
   return s;
 }
@@ -171,6 +188,12 @@ void do_set(Mount& m, const std::string& kv, bool json) {
          k == io::SettingKey::kMaxCopyRangeSectors))
       throw Failure("set " + key + "=" + val + ": out of range (1 to the hardware limit; see " +
                     "f2sc-ctl " + m.path() + " status)");
+    if (f.err == EINVAL && sleep_key(key))
+      throw Failure("set " + key + "=" + val +
+                    ": refused: gc_min_sleep_time may not exceed gc_max_sleep_time (now " +
+                    std::to_string(before.knobs.min_sleep_ms) + " and " +
+                    std::to_string(before.knobs.max_sleep_ms) + " ms)");
+    if (f.err == EROFS) throw Failure("set " + key + ": the mount is read-only (no GC)");
     if (f.err == EIO && (before.flags & io::kStatusShutDown))
       throw Failure("set " + key + ": the filesystem was shut down");
     throw;
@@ -206,7 +229,9 @@ int run(int argc, char** argv) {
   CLI::App* set = app.add_subcommand(
       "set",
       "change a setting: copy_offload=on|off, bg_gc=on|off, gc_policy=greedy|cost-benefit|age, "
-      "gc_urgent=on|off, max_copy_sectors=N, max_copy_nr_ranges=N, max_copy_range_sectors=N");
+      "gc_urgent=on|off, max_copy_sectors=N, max_copy_nr_ranges=N, max_copy_range_sectors=N, "
+      "gc_min_sleep_time=MS, gc_max_sleep_time=MS, gc_no_gc_sleep_time=MS, "
+      "gc_urgent_sleep_time=MS (the background GC's sleeps, as F2FS's sysfs)");
   std::string kv;
   set->add_option("KEY=VALUE", kv, "the setting")->required();
   try {

@@ -143,6 +143,12 @@ enum class SettingKey : uint32_t {
   kMaxCopySectors = 5,  // value: 1 .. hardware limit (EINVAL otherwise)
   kMaxCopyNrRanges = 6,
   kMaxCopyRangeSectors = 7,
+  // The background GC thread's sleeps (F2FS's gc_*_sleep_time), value in ms, 1 .. 2^32-1;
+  // a min above the max (or a max under the min) is EINVAL.
+  kGcMinSleepMs = 8,
+  kGcMaxSleepMs = 9,
+  kGcNoGcSleepMs = 10,
+  kGcUrgentSleepMs = 11,
 };
 
 struct Setting {

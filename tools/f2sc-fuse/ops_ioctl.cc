@@ -266,10 +266,15 @@ io::Status make_status(Context& c) {
 
   const fs::MountOptions& mo = c.mount_options;
   io::GcKnobs& k = st.knobs;
-  k.min_sleep_ms = mo.gc.min_sleep_ms;
-  k.max_sleep_ms = mo.gc.max_sleep_ms;
-  k.no_gc_sleep_ms = mo.gc.no_gc_sleep_ms;
-  k.urgent_sleep_ms = mo.gc.urgent_sleep_ms;
+  // The sleeps in force (f2sc-ctl may have changed them); a read-only mount has no GC
+  // thread, so its mount options are shown.
+  gc::GcSleep sl = f.gc_sleep();
+  if (sl == gc::GcSleep{})
+    sl = {mo.gc.min_sleep_ms, mo.gc.max_sleep_ms, mo.gc.no_gc_sleep_ms, mo.gc.urgent_sleep_ms};
+  k.min_sleep_ms = sl.min_ms;
+  k.max_sleep_ms = sl.max_ms;
+  k.no_gc_sleep_ms = sl.no_gc_ms;
+  k.urgent_sleep_ms = sl.urgent_ms;
   k.foreground_margin_sections = mo.gc.foreground_margin_sections;
   k.background_sections = mo.gc.background_sections;
   k.checkpoint_after_collect = mo.gc.checkpoint_after_collect;
@@ -348,6 +353,32 @@ void do_set(fuse_req_t req, Context& c, const void* in, size_t in_size) {
         l.max_copy_nr_ranges = static_cast<uint32_t>(set.value);
       }
       s = c.dev->set_copy_limits(l);
+      break;
+    }
+    case io::SettingKey::kGcMinSleepMs:
+    case io::SettingKey::kGcMaxSleepMs:
+    case io::SettingKey::kGcNoGcSleepMs:
+    case io::SettingKey::kGcUrgentSleepMs: {
+      if (set.value == 0 || set.value > UINT32_MAX) return (void)fuse_reply_err(req, EINVAL);
+      if (c.fs.read_only()) return (void)fuse_reply_err(req, EROFS);
+      const auto ms = static_cast<uint32_t>(set.value);
+      std::lock_guard lock(c.settings_mu);  // one read-modify-write at a time
+      gc::GcSleep sl = c.fs.gc_sleep();
+      switch (static_cast<io::SettingKey>(set.key)) {
+        case io::SettingKey::kGcMinSleepMs:
+          sl.min_ms = ms;
+          break;
+        case io::SettingKey::kGcMaxSleepMs:
+          sl.max_ms = ms;
+          break;
+        case io::SettingKey::kGcNoGcSleepMs:
+          sl.no_gc_ms = ms;
+          break;
+        default:
+          sl.urgent_ms = ms;
+          break;
+      }
+      s = c.fs.set_gc_sleep(sl);
       break;
     }
     default:

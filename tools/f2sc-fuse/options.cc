@@ -104,6 +104,16 @@ Status take_option(Options& o, std::string_view opt) {
     else
       return tl::unexpected(usage_error("-o gc_policy=" + std::string(val) +
                                         ": expected greedy, cost-benefit or age"));
+  } else if (key == "gc_min_sleep_time" || key == "gc_max_sleep_time" ||
+             key == "gc_no_gc_sleep_time" || key == "gc_urgent_sleep_time") {
+    if (auto s = need_value(); !s) return s;
+    auto n = parse_uint(key, val, 1, UINT32_MAX);
+    if (!n) return tl::unexpected(n.error());
+    const auto ms = static_cast<uint32_t>(*n);
+    (key == "gc_min_sleep_time"     ? o.gc_sleep.min_ms
+     : key == "gc_max_sleep_time"   ? o.gc_sleep.max_ms
+     : key == "gc_no_gc_sleep_time" ? o.gc_sleep.no_gc_ms
+                                    : o.gc_sleep.urgent_ms) = ms;
   } else if (key == "checkpoint_interval") {
     if (auto s = need_value(); !s) return s;
     auto n = parse_uint(key, val, 0, 86400);
@@ -181,6 +191,10 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   else if (o.device_uri.back() == ':')
     o.device_uri += o.device;  // backend=SCHEME applied to DEVICE
   if (o.debug) o.foreground = true;
+  if (o.gc_sleep.min_ms > o.gc_sleep.max_ms)
+    return tl::unexpected(usage_error(
+        "-o gc_min_sleep_time=" + std::to_string(o.gc_sleep.min_ms) +
+        " exceeds gc_max_sleep_time=" + std::to_string(o.gc_sleep.max_ms) + " (milliseconds)"));
   return o;
 }
 
@@ -212,6 +226,10 @@ std::string usage(const std::string& prog) {
          "  attr_timeout=SEC        attribute cache time (default 1)\n"
          "  entry_timeout=SEC       name lookup cache time, also negative (default 1)\n"
          "  checkpoint_interval=SEC checkpoint timer when dirty (default 30, 0: off)\n"
+         "  gc_min_sleep_time=MS, gc_max_sleep_time=MS, gc_no_gc_sleep_time=MS,\n"
+         "  gc_urgent_sleep_time=MS the background GC thread's sleeps, as F2FS's sysfs\n"
+         "                          files of these names (defaults 30000, 60000,\n"
+         "                          300000, 500); f2sc-ctl set changes them later\n"
          "  bg_gc=on|off            background GC thread, as F2FS's background_gc (default\n"
          "                          on; it cleans only while the mount is idle)\n"
          "  gc_policy=POLICY        victim policy for all GC: greedy, cost-benefit or age\n"

@@ -13,27 +13,35 @@
 #include <vector>
 
 #include "base/error.h"
+#include "gc/gc_controller.h"
 
 namespace f2sc::fuse {
+
+// The GC library's (F2FS's) background sleeps.
+inline gc::GcSleep default_gc_sleep() {
+  const gc::GcOptions g;
+  return {g.min_sleep_ms, g.max_sleep_ms, g.no_gc_sleep_ms, g.urgent_sleep_ms};
+}
 
 struct Options {
   std::string device;      // DEVICE as given (also the fsname shown in /proc/mounts)
   std::string device_uri;  // what open_device() gets (DEVICE, or backend=)
   std::string mountpoint;
-  bool foreground = false;                // -f
-  bool debug = false;                     // -d, -o debug: libfuse traces every request
-  bool single_thread = false;             // -s
-  bool read_only = false;                 // -o ro
-  std::optional<bool> copy_offload;       // -o copy_offload=on|off (unset: device default)
-  bool default_permissions = true;        // -o nodefault_permissions turns the kernel checks off
-  bool writeback_cache = true;            // -o writeback_cache=on|off
-  unsigned max_threads = 10;              // -o threads=N (alias max_threads=N)
-  double attr_timeout = 1.0;              // -o attr_timeout=SEC
-  double entry_timeout = 1.0;             // -o entry_timeout=SEC (also for negative entries)
-  uint32_t checkpoint_interval = 30;      // -o checkpoint_interval=SEC (0: no timer)
-  bool background_gc = true;              // -o bg_gc=on|off (F2FS's background_gc=on default)
-  std::string gc_policy;                  // -o gc_policy=greedy|cost-benefit|age ("": defaults)
-  std::vector<std::string> fuse_options;  // passed to libfuse as -o
+  bool foreground = false;            // -f
+  bool debug = false;                 // -d, -o debug: libfuse traces every request
+  bool single_thread = false;         // -s
+  bool read_only = false;             // -o ro
+  std::optional<bool> copy_offload;   // -o copy_offload=on|off (unset: device default)
+  bool default_permissions = true;    // -o nodefault_permissions turns the kernel checks off
+  bool writeback_cache = true;        // -o writeback_cache=on|off
+  unsigned max_threads = 10;          // -o threads=N (alias max_threads=N)
+  double attr_timeout = 1.0;          // -o attr_timeout=SEC
+  double entry_timeout = 1.0;         // -o entry_timeout=SEC (also for negative entries)
+  uint32_t checkpoint_interval = 30;  // -o checkpoint_interval=SEC (0: no timer)
+  bool background_gc = true;          // -o bg_gc=on|off (F2FS's background_gc=on default)
+  std::string gc_policy;              // -o gc_policy=greedy|cost-benefit|age ("": defaults)
+  gc::GcSleep gc_sleep = default_gc_sleep();  // -o gc_*_sleep_time=MS
+  std::vector<std::string> fuse_options;      // passed to libfuse as -o
   bool show_help = false;
   bool show_version = false;
 };
