@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "fs/fs_impl.h"
@@ -180,11 +181,45 @@ Result<ReadPlan> FileSystem::Impl::plan_read(uint32_t ino, uint64_t offset,
 Result<size_t> FileSystem::Impl::execute_read(uint32_t ino, const ReadPlan& plan,
                                               std::span<std::byte> buf) {
   if (plan.inline_done || plan.n == 0) return plan.n;
+  auto read = [&](uint32_t addr, std::span<std::byte> into) -> Status {
+    if (auto s = dev_.read(addr, into); !s)
+      return fail(with_context(s.error(), "reading " + ino_str(ino)));
+    return {};
+  };
+  if (plan.offset % kBlockSize == 0) {
+    // Block-aligned, as the page cache reads: whole blocks go from the device straight into
+    // `buf` and holes are zeroed there; only a partial last block (at EOF) is bounced.
+    const uint64_t whole = plan.n / kBlockSize;  // buf's whole blocks, from plan.first on
+    uint64_t filled = 0;
+    auto zero_to = [&](uint64_t upto) {
+      if (upto > filled)
+        std::memset(buf.data() + filled * kBlockSize, 0, (upto - filled) * kBlockSize);
+    };
+    for (const ReadPlan::Run& r : plan.runs) {
+      const uint64_t lo = r.block - plan.first, hi = std::min<uint64_t>(lo + r.len, whole);
+      if (lo >= hi) continue;
+      zero_to(lo);
+      if (auto s = read(r.addr, buf.subspan(lo * kBlockSize, (hi - lo) * kBlockSize)); !s)
+        return fail(s.error());
+      filled = hi;
+    }
+    zero_to(whole);
+    if (const size_t rest = plan.n % kBlockSize; rest != 0) {
+      std::array<std::byte, kBlockSize> block{};  // zeros: a hole
+      const uint64_t b = plan.first + whole;
+      for (const ReadPlan::Run& r : plan.runs)
+        if (r.block <= b && b < r.block + r.len)
+          if (auto s = read(r.addr + static_cast<uint32_t>(b - r.block), block); !s)
+            return fail(s.error());
+      std::memcpy(buf.data() + whole * kBlockSize, block.data(), rest);
+    }
+    return plan.n;
+  }
   std::vector<std::byte> tmp(plan.blocks * kBlockSize);  // zeros: holes
   for (const ReadPlan::Run& r : plan.runs) {
-    auto s = dev_.read(r.addr, std::span(tmp).subspan((r.block - plan.first) * kBlockSize,
-                                                      uint64_t{r.len} * kBlockSize));
-    if (!s) return fail(with_context(s.error(), "reading " + ino_str(ino)));
+    const auto into =
+        std::span(tmp).subspan((r.block - plan.first) * kBlockSize, uint64_t{r.len} * kBlockSize);
+    if (auto s = read(r.addr, into); !s) return fail(s.error());
   }
   std::memcpy(buf.data(), tmp.data() + plan.offset % kBlockSize, plan.n);
   return plan.n;

@@ -486,6 +486,55 @@ TEST_CASE("fs posix: sparse files, holes and truncate") {
   t.unmount_and_fsck();
 }
 
+TEST_CASE("fs posix: reads fill a dirty buffer: holes, runs and the last partial block") {
+  Fresh t;
+  FileSystem& f = t.fs();
+  std::mt19937_64 rng(11);
+  constexpr uint64_t kBs = 4096;
+  // Blocks 0-2 data, 3-5 hole, 6 data, 7-9 hole, 10 data up to 100 bytes (EOF inside it).
+  auto c = f.create(t.root, "patchy", 0644, 0, 0);
+  REQUIRE(c);
+  std::string want(10 * kBs + 100, '\0');
+  auto put = [&](uint64_t off, size_t len) {
+    const std::string d = testing::random_string(rng, len);
+    write_all(f, c->ino, off, d);
+    want.replace(off, len, d);
+  };
+  put(0, 3 * kBs);
+  put(6 * kBs, kBs);
+  put(10 * kBs, 100);
+  // A second file whose partial last block is a hole (extended by truncate).
+  auto h = f.create(t.root, "tail-hole", 0644, 0, 0);
+  REQUIRE(h);
+  write_all(f, h->ino, 0, std::string(kBs, 'x'));
+  REQUIRE(f.truncate(h->ino, 3 * kBs + 50));
+  const std::string want_h = std::string(kBs, 'x') + std::string(2 * kBs + 50, '\0');
+
+  // Every read goes into a buffer full of 0xAA: whatever the file does not cover must stay
+  // 0xAA, and holes must read as zeros, not as the buffer's old bytes.
+  auto read_dirty = [&](uint32_t ino, uint64_t off, size_t len) {
+    std::string buf(len, '\xAA');
+    auto n = t.fs().read(ino, off, std::as_writable_bytes(std::span(buf.data(), buf.size())));
+    REQUIRE(n);
+    CHECK(buf.substr(*n) == std::string(len - *n, '\xAA'));
+    buf.resize(*n);
+    return buf;
+  };
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint64_t off : {uint64_t{0}, kBs, 3 * kBs, 6 * kBs, 9 * kBs, 10 * kBs, 5 * kBs + 7})
+      for (size_t len :
+           {size_t{1}, size_t{kBs}, size_t{3 * kBs}, size_t{5 * kBs + 1}, size_t{16 * kBs}}) {
+        INFO("pass " << pass << " offset " << off << " length " << len);
+        const size_t n = off < want.size() ? std::min<size_t>(len, want.size() - off) : 0;
+        CHECK(read_dirty(c->ino, off, len) == want.substr(off, n));
+      }
+    CHECK(read_dirty(h->ino, 0, 8 * kBs) == want_h);
+    CHECK(read_dirty(h->ino, 3 * kBs, kBs) == want_h.substr(3 * kBs));
+    t.remount();  // and again from the device, with no cached nodes
+  }
+  t.unmount_and_fsck();
+}
+
 TEST_CASE("fs posix: fallocate keep-size, extend and punch hole") {
   Fresh t;
   FileSystem& f = t.fs();
