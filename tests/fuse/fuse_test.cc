@@ -478,6 +478,37 @@ TEST_CASE("f2sc-fuse: SIGTERM unmounts with a checkpoint", "[fuse]") {
   fx.unmount();
 }
 
+TEST_CASE("f2sc-fuse: the mount's read-ahead is 1 MiB, or read_ahead_kb", "[fuse]") {
+  if (::geteuid() != 0) {
+    WARN("read-ahead test skipped: only root may set a mount's read-ahead");
+    return;
+  }
+  Fixture fx;
+  auto read_ahead_kb = [&] {
+    const struct stat st = stat_of(fx.mnt);
+    const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                             std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+    INFO(path);
+    std::string v = read_file(path);
+    while (!v.empty() && v.back() == '\n') v.pop_back();
+    return v;
+  };
+  if (!fx.mount()) return;
+  CHECK(read_ahead_kb() == "1024");
+  write_file(fx.p("f"), pattern(3, 3 << 20));
+  fx.unmount();
+  REQUIRE(fx.mount({"-o", "read_ahead_kb=256"}));
+  CHECK(read_ahead_kb() == "256");
+  CHECK(read_file(fx.p("f")) == pattern(3, 3 << 20));
+  fx.unmount();
+  REQUIRE(fx.mount({"-o", "read_ahead_kb=0"}));  // the kernel's own
+  CHECK(read_ahead_kb() != "1024");
+  fx.unmount();
+  auto r = f2sc::testing::run(fuse_bin() + " a b -o read_ahead_kb=65537");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("read_ahead_kb=65537") != std::string::npos);
+}
+
 TEST_CASE("f2sc-fuse: -o ro refuses writes and leaves the image untouched", "[fuse]") {
   Fixture fx;
   if (!fx.mount()) return;

@@ -92,6 +92,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
   conn->time_gran = 1;  // F2FS keeps nanoseconds
+  // The kernel takes the smaller of this and the mount's read_ahead_kb (set just before).
+  if (c.settings.read_ahead_kb != 0) conn->max_readahead = c.settings.read_ahead_kb * 1024;
 }
 
 const fuse_lowlevel_ops& operations() {

@@ -29,7 +29,8 @@ struct Settings {
   double attr_timeout = 1.0;
   double entry_timeout = 1.0;
   bool writeback_cache = true;
-  bool log_to_stderr = true;  // foreground; a daemon logs to syslog
+  bool log_to_stderr = true;   // foreground; a daemon logs to syslog
+  uint32_t read_ahead_kb = 0;  // the INIT reply's max_readahead (0: the kernel's offer)
 };
 
 // The kernel's references to inodes: every entry reply (lookup, create, mknod, mkdir,

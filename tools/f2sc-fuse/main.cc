@@ -23,6 +23,7 @@
 #include "fs/file_system.h"
 #include "tools/f2sc-fuse/context.h"
 #include "tools/f2sc-fuse/options.h"
+#include "tools/f2sc-fuse/readahead.h"
 
 #ifndef F2SC_VERSION
 #define F2SC_VERSION "unknown"
@@ -142,6 +143,16 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
     return 1;
+  }
+  // Read-ahead as large as the largest request (max_write), so a sequential read is not cut
+  // into 128 KiB requests: set on the mount now, before INIT, whose reply says the same
+  // (op_init). Only root may set it; without an explicit option a refusal is not worth a
+  // message.
+  if (const uint32_t kb = o.read_ahead_kb.value_or(1024); kb != 0) {
+    if (auto s = set_mount_read_ahead(o.mountpoint, kb); s)
+      ctx.settings.read_ahead_kb = kb;  // read by op_init, on INIT
+    else if (o.read_ahead_kb)
+      log_line(settings, "read_ahead_kb not set: " + s.error().message);
   }
   if (!o.foreground) {
     openlog("f2sc-fuse", LOG_PID, LOG_DAEMON);

@@ -114,6 +114,11 @@ Status take_option(Options& o, std::string_view opt) {
      : key == "gc_max_sleep_time"   ? o.gc_sleep.max_ms
      : key == "gc_no_gc_sleep_time" ? o.gc_sleep.no_gc_ms
                                     : o.gc_sleep.urgent_ms) = ms;
+  } else if (key == "read_ahead_kb") {
+    if (auto s = need_value(); !s) return s;
+    auto n = parse_uint(key, val, 0, 65536);
+    if (!n) return tl::unexpected(n.error());
+    o.read_ahead_kb = static_cast<uint32_t>(*n);
   } else if (key == "checkpoint_interval") {
     if (auto s = need_value(); !s) return s;
     auto n = parse_uint(key, val, 0, 86400);
@@ -226,6 +231,10 @@ std::string usage(const std::string& prog) {
          "  attr_timeout=SEC        attribute cache time (default 1)\n"
          "  entry_timeout=SEC       name lookup cache time, also negative (default 1)\n"
          "  checkpoint_interval=SEC checkpoint timer when dirty (default 30, 0: off)\n"
+         "  read_ahead_kb=N          the kernel's read-ahead on the mount, so sequential\n"
+         "                          reads arrive in requests of up to N KiB (default\n"
+         "                          1024 when run as root, who alone may set it; 0\n"
+         "                          keeps the kernel's 128)\n"
          "  gc_min_sleep_time=MS, gc_max_sleep_time=MS, gc_no_gc_sleep_time=MS,\n"
          "  gc_urgent_sleep_time=MS the background GC thread's sleeps, as F2FS's sysfs\n"
          "                          files of these names (defaults 30000, 60000,\n"

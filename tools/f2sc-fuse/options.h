@@ -41,7 +41,10 @@ struct Options {
   bool background_gc = true;          // -o bg_gc=on|off (F2FS's background_gc=on default)
   std::string gc_policy;              // -o gc_policy=greedy|cost-benefit|age ("": defaults)
   gc::GcSleep gc_sleep = default_gc_sleep();  // -o gc_*_sleep_time=MS
-  std::vector<std::string> fuse_options;      // passed to libfuse as -o
+  // -o read_ahead_kb=N: the mount's kernel read-ahead (0: the kernel's own); unset: 1024
+  // where the daemon may set it (root), silently the kernel's otherwise.
+  std::optional<uint32_t> read_ahead_kb;
+  std::vector<std::string> fuse_options;  // passed to libfuse as -o
   bool show_help = false;
   bool show_version = false;
 };
