@@ -215,7 +215,7 @@ class FileSystem {
   bool background_gc() const;
   void set_gc_urgent(bool urgent);  // background GC without idle checks, short sleeps
   // The background GC thread's sleeps (gc::GcController::set_sleep); EROFS on a read-only
-  // mount, which has no GC. gc_sleep() is zeros there.
+  // mount, which has no GC: gc_sleep() is then the mount options'.
   Status set_gc_sleep(const gc::GcSleep& sleep);
   gc::GcSleep gc_sleep() const;
   // Victim blocks the GC could not read since mount, with their owners (each stays in

@@ -235,7 +235,7 @@ Status FileSystem::set_gc_sleep(const gc::GcSleep& sleep) {
 }
 
 gc::GcSleep FileSystem::gc_sleep() const {
-  return impl_->gc_ ? impl_->gc_->sleep() : gc::GcSleep{};
+  return impl_->gc_ ? impl_->gc_->sleep() : impl_->opts_.gc.sleep;
 }
 
 }  // namespace f2sc::fs

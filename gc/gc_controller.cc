@@ -15,8 +15,7 @@ GcController::GcController(segment::SegmentManager& sm, blockdev::BlockDevice& d
       migrator_(sm, dev, owners, stats_, options_.migrator),
       background_policy_(options_.background_policy ? options_.background_policy
                                                     : std::make_shared<const CostBenefitPolicy>()),
-      sleep_{options_.min_sleep_ms, options_.max_sleep_ms, options_.no_gc_sleep_ms,
-             options_.urgent_sleep_ms} {}
+      sleep_(options_.sleep) {}
 
 GcController::~GcController() {
   stop_background();

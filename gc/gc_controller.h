@@ -11,11 +11,11 @@
 //                       `foreground_margin_sections` (or nothing is left to clean).
 //   start_background() / stop_background()
 //                       a thread in the manner of F2FS's gc thread: sleeps
-//                       `min_sleep_ms`..`max_sleep_ms` (longer while the device is busy
+//                       `min_ms`..`max_ms` of GcSleep (longer while the device is busy
 //                       or collecting achieved nothing, shorter after progress), and
-//                       `no_gc_sleep_ms` when there is no victim; collects one section with
+//                       `no_gc_ms` when there is no victim; collects one section with
 //                       the background policy when the is_idle callback says so, or at once
-//                       in urgent mode (`urgent_sleep_ms`, no idle check). The sleeps
+//                       in urgent mode (`urgent_ms`, no idle check). The sleeps
 //                       start as GcOptions says; set_sleep() changes them at run time.
 //
 // Unreadable blocks: a victim block the Migrator could not read stays in place with its
@@ -57,12 +57,15 @@
 
 namespace f2sc::gc {
 
+// The background thread's sleeps in milliseconds (F2FS's gc_min_sleep_time,
+// gc_max_sleep_time, gc_no_gc_sleep_time and gc_urgent_sleep_time).
+struct GcSleep {
+  uint32_t min_ms = 0, max_ms = 0, no_gc_ms = 0, urgent_ms = 0;
+  bool operator==(const GcSleep&) const = default;
+};
+
 struct GcOptions {
-  // F2FS defaults (gc_min_sleep_time, gc_max_sleep_time, gc_no_gc_sleep_time, urgent).
-  uint32_t min_sleep_ms = 30000;
-  uint32_t max_sleep_ms = 60000;
-  uint32_t no_gc_sleep_ms = 300000;
-  uint32_t urgent_sleep_ms = 500;
+  GcSleep sleep{30000, 60000, 300000, 500};  // F2FS's defaults
   uint32_t foreground_margin_sections = 2;
   uint32_t background_sections = 1;  // sections per background round
   bool checkpoint_after_collect = true;
@@ -71,13 +74,6 @@ struct GcOptions {
   std::function<bool()> is_idle;
   // The background thread's policy (nullptr: cost-benefit).
   std::shared_ptr<const VictimPolicy> background_policy;
-};
-
-// The background thread's sleeps in milliseconds (F2FS's gc_min_sleep_time,
-// gc_max_sleep_time, gc_no_gc_sleep_time and gc_urgent_sleep_time).
-struct GcSleep {
-  uint32_t min_ms = 0, max_ms = 0, no_gc_ms = 0, urgent_ms = 0;
-  bool operator==(const GcSleep&) const = default;
 };
 
 struct CollectResult {

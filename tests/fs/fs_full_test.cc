@@ -74,10 +74,7 @@ TEST_CASE("Writing until ENOSPC with GC running never deadlocks, and deletes giv
   o.copy_offload = offload;
   o.checkpoint_interval_sec = 1;
   o.background_gc = true;
-  o.gc.min_sleep_ms = 5;
-  o.gc.max_sleep_ms = 20;
-  o.gc.no_gc_sleep_ms = 20;
-  o.gc.urgent_sleep_ms = 5;
+  o.gc.sleep = {5, 20, 20, 5};  // min, max, no-GC, urgent (ms)
   testing::Mounted m = testing::mount_uri("nvme-emu:" + img, o);
   FileSystem& f = *m.fs;
   f.set_gc_urgent(true);

@@ -147,10 +147,7 @@ TEST_CASE("writers, truncates and unlinks race with background and explicit GC")
   MountOptions o;
   o.checkpoint_interval_sec = 1;
   o.background_gc = true;
-  o.gc.min_sleep_ms = 5;
-  o.gc.max_sleep_ms = 20;
-  o.gc.no_gc_sleep_ms = 20;
-  o.gc.urgent_sleep_ms = 5;
+  o.gc.sleep = {5, 20, 20, 5};  // min, max, no-GC, urgent (ms)
   testing::Mounted d = testing::mount_uri("nvme-emu:" + img, o);
   FileSystem& f = *d.fs;
   f.set_gc_urgent(true);

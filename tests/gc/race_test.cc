@@ -128,10 +128,7 @@ TEST_CASE("The background thread collects in urgent mode and stops on request") 
   FakeOwners owners(*sm, *dev);
   populate(owners, kDataKeys, kNodeKeys, 6000, 41);
   GcOptions o;
-  o.min_sleep_ms = 5;
-  o.max_sleep_ms = 20;
-  o.no_gc_sleep_ms = 50;
-  o.urgent_sleep_ms = 1;
+  o.sleep = {5, 20, 50, 1};  // min, max, no-GC, urgent (ms)
   std::atomic<int> idle_calls{0};
   o.is_idle = [&] {
     ++idle_calls;

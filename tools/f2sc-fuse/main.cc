@@ -108,10 +108,7 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   mo.checkpoint_interval_sec = o.checkpoint_interval;
   mo.background_gc = o.background_gc && !o.read_only;
   mo.gc_policy = o.gc_policy;
-  mo.gc.min_sleep_ms = o.gc_sleep.min_ms;
-  mo.gc.max_sleep_ms = o.gc_sleep.max_ms;
-  mo.gc.no_gc_sleep_ms = o.gc_sleep.no_gc_ms;
-  mo.gc.urgent_sleep_ms = o.gc_sleep.urgent_ms;
+  mo.gc.sleep = o.gc_sleep;
   auto mounted = fs::FileSystem::mount(**dev, mo);
   if (!mounted) {
     std::fprintf(stderr, "f2sc-fuse: mounting %s: %s\n", o.device.c_str(),

@@ -266,11 +266,7 @@ io::Status make_status(Context& c) {
 
   const fs::MountOptions& mo = c.mount_options;
   io::GcKnobs& k = st.knobs;
-  // The sleeps in force (f2sc-ctl may have changed them); a read-only mount has no GC
-  // thread, so its mount options are shown.
-  gc::GcSleep sl = f.gc_sleep();
-  if (sl == gc::GcSleep{})
-    sl = {mo.gc.min_sleep_ms, mo.gc.max_sleep_ms, mo.gc.no_gc_sleep_ms, mo.gc.urgent_sleep_ms};
+  const gc::GcSleep sl = f.gc_sleep();  // in force: f2sc-ctl may have changed them
   k.min_sleep_ms = sl.min_ms;
   k.max_sleep_ms = sl.max_ms;
   k.no_gc_sleep_ms = sl.no_gc_ms;

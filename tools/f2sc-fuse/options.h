@@ -17,12 +17,6 @@
 
 namespace f2sc::fuse {
 
-// The GC library's (F2FS's) background sleeps.
-inline gc::GcSleep default_gc_sleep() {
-  const gc::GcOptions g;
-  return {g.min_sleep_ms, g.max_sleep_ms, g.no_gc_sleep_ms, g.urgent_sleep_ms};
-}
-
 struct Options {
   std::string device;      // DEVICE as given (also the fsname shown in /proc/mounts)
   std::string device_uri;  // what open_device() gets (DEVICE, or backend=)
@@ -40,7 +34,7 @@ struct Options {
   uint32_t checkpoint_interval = 30;  // -o checkpoint_interval=SEC (0: no timer)
   bool background_gc = true;          // -o bg_gc=on|off (F2FS's background_gc=on default)
   std::string gc_policy;              // -o gc_policy=greedy|cost-benefit|age ("": defaults)
-  gc::GcSleep gc_sleep = default_gc_sleep();  // -o gc_*_sleep_time=MS
+  gc::GcSleep gc_sleep = gc::GcOptions().sleep;  // -o gc_*_sleep_time=MS
   // -o read_ahead_kb=N: the mount's kernel read-ahead (0: the kernel's own); unset: 1024
   // where the daemon may set it (root), silently the kernel's otherwise.
   std::optional<uint32_t> read_ahead_kb;

@@ -115,10 +115,7 @@ Result<CutOutcome> run_cut(const CrashConfig& config, const CutSpec& spec) {
     mo.gc_policy = config.gc_policy;
     mo.background_gc = config.background_gc;
     if (config.background_gc) {
-      mo.gc.min_sleep_ms = 1;
-      mo.gc.max_sleep_ms = 10;
-      mo.gc.no_gc_sleep_ms = 10;
-      mo.gc.urgent_sleep_ms = 1;
+      mo.gc.sleep = {1, 10, 10, 1};  // min, max, no-GC, urgent (ms)
     }
     auto fs = fs::FileSystem::mount(fault, mo);
     if (!fs) {
