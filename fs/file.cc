@@ -236,6 +236,8 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
                                       segment::Log log) {
   const uint64_t count = data.size() / kBlockSize;
   if (count == 0) return {};
+  // Admitted as overwrites, the blocks may be allocated as such (into GC's reserve).
+  segment::Claim claim = segment::Claim::kUser;
   if (!has_room_locked(count, 0)) {
     // Short of room: count the blocks that replace one the file has (or fallocated), which
     // need less (a lookup per block, so only here, not on every write).
@@ -248,6 +250,7 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
       if (s->addr && *s->addr != kNullAddr) ++rewrites;
     }
     if (auto s = reserve_locked(count, rewrites); !s) return s;
+    if (rewrites >= count) claim = segment::Claim::kRewrite;
   }
   auto v = view(ino);
   if (!v) return fail(v.error());
@@ -261,8 +264,8 @@ Status FileSystem::Impl::write_blocks(uint32_t ino, uint64_t first, std::span<co
   // Allocate, write, and only then repoint: a failed write leaves the file as it was.
   std::vector<uint32_t> addrs(count);
   for (uint64_t k = 0; k < count; ++k) {
-    auto a =
-        sm_->allocate(log, segment::Summary{slots[k].nid, slots[k].version, slots[k].ofs_in_node});
+    auto a = sm_->allocate(
+        log, segment::Summary{slots[k].nid, slots[k].version, slots[k].ofs_in_node}, claim);
     if (!a) {
       for (uint64_t j = 0; j < k; ++j) (void)sm_->invalidate(addrs[j]);
       Error e = a.error();

@@ -212,7 +212,8 @@ uint64_t FileSystem::Impl::user_free_blocks(bool count_prefree) const {
 }
 
 bool FileSystem::Impl::has_room_locked(uint64_t blocks, uint64_t rewrites) const {
-  if (rewrites >= blocks) return sm_->free_sections() > sm_->reserved_sections() / 2;
+  if (rewrites >= blocks)
+    return sm_->free_sections() > sm_->section_floor(segment::Claim::kRewrite);
   const uint64_t need = blocks + nodes_->dirty_count() + 64;
   const uint64_t used = sm_->valid_blocks() + reserved_blocks_;
   return user_free_blocks() >= need && used + need - rewrites <= sm_->user_block_count();
@@ -233,10 +234,10 @@ Status FileSystem::Impl::reserve_locked(uint64_t blocks, uint64_t rewrites) {
   // nodes, fallocated blocks) must stay within user_block_count, the space left after
   // overprovisioning, or the checkpoint could not be written. Rewrites alone add nothing
   // to the accounting (their nodes exist), and what they invalidate is what GC reclaims:
-  // they may use half of GC's reserve (F2FS would write them into the holes of dirty
-  // segments instead; we have no SSR). Without that, a small image whose garbage sits in
-  // the current logs refuses overwrites it could absorb. Foreground GC runs before each
-  // of them meanwhile, since free sections are at the reserve.
+  // they may use half of GC's reserve (segment::Claim::kRewrite, the floor their
+  // allocations get too). Without that, a small image whose garbage sits in the current
+  // logs refuses overwrites it could absorb. Foreground GC runs before each of them
+  // meanwhile, since free sections are at the reserve.
   auto need = [&] { return blocks + nodes_->dirty_count() + 64; };
   if (has_room_locked(blocks, rewrites)) return {};
   if (sm_->prefree_segments() > 0 || nodes_->dirty_count() > 0)

@@ -262,7 +262,7 @@ Status NodeStore::flush(uint64_t cp_ver) {
       Cached& c = *cache_.at(nid);
       auto e = nat(nid);
       if (!e) return fail(e.error());
-      auto addr = sm_.allocate(log, segment::Summary{nid, 0, 0}, /*for_gc=*/true);
+      auto addr = sm_.allocate(log, segment::Summary{nid, 0, 0}, segment::Claim::kGc);
       if (!addr) return fail(with_context(addr.error(), "checkpoint: allocating a node block"));
       if (e->block_addr != kNullAddr && e->block_addr != kNewAddr)
         if (auto s = sm_.invalidate(e->block_addr); !s) return s;

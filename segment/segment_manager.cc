@@ -76,7 +76,19 @@ uint64_t SegmentManager::now() const {
          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(since).count());
 }
 
-Status SegmentManager::new_segment_locked(Log log, bool for_gc) {
+uint32_t SegmentManager::section_floor(Claim claim) const {
+  switch (claim) {
+    case Claim::kUser:
+      return reserved_sections_;
+    case Claim::kRewrite:
+      return reserved_sections_ / 2;
+    case Claim::kGc:
+      break;
+  }
+  return 0;
+}
+
+Status SegmentManager::new_segment_locked(Log log, Claim claim) {
   CursegState& c = cursegs_[static_cast<int>(log)];
   const uint32_t sps = layout_.segs_per_sec;
   const uint32_t old = c.segno;
@@ -84,7 +96,7 @@ Status SegmentManager::new_segment_locked(Log log, bool for_gc) {
   // Next segment of the same section, when the log owns the rest of it.
   if ((old + 1) % sps != 0 && segs_[old + 1].state == SegState::kFree) next = old + 1;
   if (next == UINT32_MAX) {
-    if (free_secs_ <= (for_gc ? 0 : reserved_sections_))
+    if (free_secs_ <= section_floor(claim))
       return fail(Errc::kNoSpace, "no free section for log " +
                                       std::to_string(static_cast<int>(log)) + " (" +
                                       std::to_string(free_secs_) + " free, " +
@@ -123,13 +135,13 @@ Status SegmentManager::new_segment_locked(Log log, bool for_gc) {
 }
 
 Result<uint32_t> SegmentManager::allocate_locked(Log log, std::span<const Summary> owners,
-                                                 bool for_gc) {
+                                                 Claim claim) {
   if (owners.empty() || owners.size() > kBlocksPerSeg)
     return fail(Errc::kInvalidArgument,
                 "run of " + std::to_string(owners.size()) + " blocks (must be 1..512)");
   CursegState& c = cursegs_[static_cast<int>(log)];
   if (c.blkoff + owners.size() > kBlocksPerSeg)
-    if (auto s = new_segment_locked(log, for_gc); !s) return fail(s.error());
+    if (auto s = new_segment_locked(log, claim); !s) return fail(s.error());
   const uint32_t segno = c.segno;
   const uint32_t first = c.blkoff;
   SegmentInfo& info = segs_[segno];
@@ -149,24 +161,24 @@ Result<uint32_t> SegmentManager::allocate_locked(Log log, std::span<const Summar
   sit_dirty_.insert(segno);
   // Like F2FS, a log never rests on a full segment; if no section is free now, the next
   // allocation or the checkpoint tries again.
-  if (c.blkoff == kBlocksPerSeg) (void)new_segment_locked(log, for_gc);
+  if (c.blkoff == kBlocksPerSeg) (void)new_segment_locked(log, claim);
   return layout_.seg_start(segno) + first;
 }
 
-Result<uint32_t> SegmentManager::allocate(Log log, const Summary& owner, bool for_gc) {
+Result<uint32_t> SegmentManager::allocate(Log log, const Summary& owner, Claim claim) {
   std::lock_guard lock(mu_);
-  return allocate_locked(log, std::span(&owner, 1), for_gc);
+  return allocate_locked(log, std::span(&owner, 1), claim);
 }
 
 Result<uint32_t> SegmentManager::allocate_run(Log log, std::span<const Summary> owners,
-                                              bool for_gc) {
+                                              Claim claim) {
   std::lock_guard lock(mu_);
-  return allocate_locked(log, owners, for_gc);
+  return allocate_locked(log, owners, claim);
 }
 
 Result<uint32_t> SegmentManager::allocate_held_run(Log log, std::span<const Summary> owners) {
   std::lock_guard lock(mu_);
-  auto first = allocate_locked(log, owners, /*for_gc=*/true);
+  auto first = allocate_locked(log, owners, Claim::kGc);
   if (!first) return first;
   HeldBlocks& offs = held_[layout_.segno_of(*first)];
   for (size_t k = 0; k < owners.size(); ++k) offs.set(layout_.blkoff_of(*first) + k);
@@ -369,6 +381,8 @@ SpaceUsage SegmentManager::space_usage() const {
   std::lock_guard lock(mu_);
   SpaceUsage u;
   u.segments = static_cast<uint32_t>(segs_.size());
+  u.free_sections = free_secs_;
+  u.reserved_sections = reserved_sections_;
   for (const SegmentInfo& s : segs_) {
     switch (s.state) {
       case SegState::kFree:
@@ -429,7 +443,7 @@ Status SegmentManager::checkpoint(const CheckpointRequest& req) {
     std::lock_guard lock(mu_);
     for (int l = 0; l < 6; ++l)
       if (cursegs_[l].blkoff == kBlocksPerSeg)
-        if (auto s = new_segment_locked(static_cast<Log>(l), true); !s)
+        if (auto s = new_segment_locked(static_cast<Log>(l), Claim::kGc); !s)
           return fail(with_context(s.error(), "checkpoint: a full log has nowhere to go"));
     next = cp_;
     // Copied, not moved: summary() and summary_block() keep answering from memory until

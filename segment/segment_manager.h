@@ -6,8 +6,8 @@
 // last checkpoint: its blocks may still be referenced by that checkpoint, so it is reused
 // only after the next one), dirty (partly valid), or full. Allocation is LFS: a log fills its
 // segment in order, then moves to the next segment of its section if free, else to the
-// next free section. User allocations leave the reserved sections (rsvd_segment_count, as
-// F2FS) for GC; GC allocations (for_gc) may use them.
+// next free section. The reserved sections (rsvd_segment_count, as F2FS) are GC's: how deep
+// into them an allocation may open a new section is its Claim.
 //
 // Allocation and invalidation never touch the device: summaries of segments a log leaves
 // are kept in memory until the next checkpoint, which writes them to the SSA, writes dirty
@@ -59,6 +59,18 @@ struct SpaceUsage {
   uint32_t segments = 0, free = 0, current = 0, prefree = 0;
   uint32_t data_in_use = 0, node_in_use = 0;
   uint64_t data_valid_in_use = 0, node_valid_in_use = 0;  // valid blocks in those segments
+  // Sections wholly free, and GC's reserve (user writes keep clear of it, see Claim).
+  uint32_t free_sections = 0, reserved_sections = 0;
+};
+
+// How far into GC's reserved sections an allocation may open a new one. Each claim opens
+// a section only while more than section_floor(claim) are free; the filesystem admits
+// writes with the same floors, so what it admits the allocator grants.
+enum class Claim : uint8_t {
+  kUser,     // new user blocks: none of the reserve
+  kRewrite,  // user blocks replacing ones they invalidate: down to half of it, as what
+             // they invalidate is what GC reclaims (F2FS would fill holes instead: SSR)
+  kGc,       // GC's copies and the checkpoint's node blocks: all of it
 };
 
 struct CheckpointRequest {
@@ -77,14 +89,15 @@ class SegmentManager {
   const Layout& layout() const { return layout_; }
 
   // One block in `log`, recording its owner in the segment's summary. Returns its address.
-  Result<uint32_t> allocate(Log log, const Summary& owner, bool for_gc = false);
+  Result<uint32_t> allocate(Log log, const Summary& owner, Claim claim = Claim::kUser);
   // `owners.size()` consecutive blocks (at most one segment) in `log`: the log moves to a
   // new segment first when the current one lacks room. For GC copies.
-  Result<uint32_t> allocate_run(Log log, std::span<const Summary> owners, bool for_gc = false);
+  Result<uint32_t> allocate_run(Log log, std::span<const Summary> owners,
+                                Claim claim = Claim::kUser);
   // Marks a valid block invalid (its owner moved or died).
   Status invalidate(uint32_t addr);
 
-  // GC copies in flight: allocate_held_run() is allocate_run(for_gc) whose blocks are valid
+  // GC copies in flight: allocate_held_run() is allocate_run(kGc) whose blocks are valid
   // in memory at once but held out of checkpoints (the SIT they write shows them invalid)
   // until release_run(), which the GC calls when it commits the copies (repointed or
   // invalidated), under the filesystem's checkpoint exclusion. A crash before the commit
@@ -121,6 +134,8 @@ class SegmentManager {
   void unpin_section(uint32_t secno);
   bool section_pinned(uint32_t secno) const;
   uint32_t reserved_sections() const { return reserved_sections_; }
+  // The free sections `claim` leaves alone (see Claim).
+  uint32_t section_floor(Claim claim) const;
   uint32_t prefree_segments() const;
   SpaceUsage space_usage() const;
   uint64_t valid_blocks() const;
@@ -136,8 +151,8 @@ class SegmentManager {
 
  private:
   SegmentManager(blockdev::BlockDevice& dev, Image image);
-  Result<uint32_t> allocate_locked(Log log, std::span<const Summary> owners, bool for_gc);
-  Status new_segment_locked(Log log, bool for_gc);
+  Result<uint32_t> allocate_locked(Log log, std::span<const Summary> owners, Claim claim);
+  Status new_segment_locked(Log log, Claim claim);
   void set_state_locked(uint32_t segno);
   void count_sections_locked();
   // sit_[segno] as checkpoints see it: held blocks cleared.

@@ -324,10 +324,10 @@ TEST_CASE("Victims are not reused before the checkpoint that frees them") {
   for (uint32_t sec : victims)
     for (uint32_t k = 0; k < L.segs_per_sec; ++k)
       CHECK(sm->segment(sec * L.segs_per_sec + k).state == segment::SegState::kFree);
-  // Now the victims can be allocated again (for_gc: the reserve too, so every free section).
+  // Now the victims can be allocated again (Claim::kGc: the reserve too, so every free section).
   uint32_t in_victims = 0;
   for (;;) {
-    auto a = sm->allocate(Log::kHotData, Summary{9, 0, 0}, /*for_gc=*/true);
+    auto a = sm->allocate(Log::kHotData, Summary{9, 0, 0}, segment::Claim::kGc);
     if (!a) break;
     in_victims += victims.count(L.secno_of_seg(L.segno_of(*a))) != 0;
   }

@@ -86,7 +86,7 @@ TEST_CASE("allocate_run gives contiguous blocks, moving to a fresh segment when 
   for (uint32_t i = 0; i < 100; ++i) owners[i] = owner(i);
   uint32_t prev_seg = UINT32_MAX;
   for (int k = 0; k < 6; ++k) {
-    auto a = sm->allocate_run(Log::kColdData, owners, true);
+    auto a = sm->allocate_run(Log::kColdData, owners, segment::Claim::kGc);
     REQUIRE(a);
     CHECK(L.blkoff_of(*a) + 100 <= kBlocksPerSeg);
     if (k == 5) CHECK(L.blkoff_of(*a) == 0);  // 5 * 100 = 500: the sixth run needs room
@@ -131,26 +131,32 @@ TEST_CASE("an emptied segment is prefree until the next checkpoint") {
   CHECK((img->sit[victim].vblocks & kSitVblocksMask) == 0);
 }
 
-TEST_CASE("user allocations leave the reserved sections to GC") {
+TEST_CASE("user allocations leave the reserved sections to GC, rewrites half of them") {
   auto dev = fresh(32768, 2);  // 128 MiB, two segments per section
   auto sm = load(*dev);
   const uint32_t reserved = sm->reserved_sections();
-  REQUIRE(reserved > 0);
+  REQUIRE(reserved >= 4);
+  CHECK(sm->section_floor(Claim::kUser) == reserved);
+  CHECK(sm->section_floor(Claim::kRewrite) == reserved / 2);
+  CHECK(sm->section_floor(Claim::kGc) == 0);
   uint64_t n = 0;
   Result<uint32_t> a;
   while ((a = sm->allocate(Log::kWarmData, owner(static_cast<uint32_t>(n))))) ++n;
   CHECK(a.error().code == Errc::kNoSpace);
   CHECK(sm->free_sections() == reserved);
-  // GC may still allocate into the reserve.
+  // Rewrites go on into the reserve, down to its half; new blocks still may not.
+  while ((a = sm->allocate(Log::kWarmData, owner(static_cast<uint32_t>(n)), Claim::kRewrite))) {
+    ++n;
+    REQUIRE(sm->free_sections() >= reserved / 2);
+  }
+  CHECK(a.error().code == Errc::kNoSpace);
+  CHECK(sm->free_sections() == reserved / 2);
+  CHECK_FALSE(sm->allocate(Log::kWarmData, owner(0)));
+  // GC may still allocate into the rest.
   std::vector<Summary> run(512, owner(1));
-  for (int k = 0; k < 3; ++k) CHECK(sm->allocate_run(Log::kColdData, run, /*for_gc=*/true));
-  CHECK(sm->free_sections() < reserved);
-  // Victims: invalidate half of an early section; it shows up as dirty.
-  const Layout& L = sm->layout();
-  const uint32_t first_addr = L.main_addr;  // hot node segment 0 holds the root inode
-  (void)first_addr;
-  auto sections = sm->dirty_sections();
-  CHECK(sections.empty());  // everything written is fully valid so far
+  for (int k = 0; k < 3; ++k) CHECK(sm->allocate_run(Log::kColdData, run, Claim::kGc));
+  CHECK(sm->free_sections() < reserved / 2);
+  CHECK(sm->dirty_sections().empty());  // everything written is fully valid
 }
 
 TEST_CASE("more than six dirty SIT entries go to the alternate SIT copy") {
