@@ -86,10 +86,22 @@ Result<CollectResult> GcController::collect_pinned(std::vector<uint32_t> victims
   out.moved = migrated->moved;
   out.dropped = migrated->dropped;
   out.copy_faults = migrated->copy_faults;
-  if (options_.checkpoint_after_collect && (out.moved > 0 || out.freed > 0)) {
+  // A victim may still hold blocks whose owners have left them for the checkpoint to
+  // release (dirty nodes it rewrites elsewhere): the checkpoint empties it, so write one
+  // for it too and count it freed after. Without that, a foreground GC would see a
+  // collection that freed nothing, stop, and leave writers short of free sections while
+  // the same victim stays first in line.
+  const bool waiting = out.freed < out.victims && migrated->not_live > 0;
+  if (options_.checkpoint_after_collect && (out.moved > 0 || out.freed > 0 || waiting)) {
     if (auto s = owners_.checkpoint(); !s) return fail(with_context(s.error(), "GC checkpoint"));
     ++stats_.checkpoints;
     out.checkpointed = true;
+    if (waiting) {
+      uint32_t freed = 0;
+      for (uint32_t secno : victims) freed += sm_.section_valid_blocks(secno) == 0;
+      if (freed > out.freed) stats_.victims_freed += freed - out.freed;
+      out.freed = std::max(out.freed, freed);
+    }
   }
   return out;
 }

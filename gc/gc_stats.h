@@ -24,7 +24,7 @@ struct GcStatsSnapshot {
   uint64_t victims = 0;         // sections migrated
   uint64_t victims_freed = 0;   // of those, left with 0 valid blocks (prefree)
   uint64_t blocks_scanned = 0;  // SIT-valid blocks examined in victims
-  uint64_t blocks_dead = 0;     // SIT-valid but no longer owned (a write in flight)
+  uint64_t blocks_dead = 0;     // SIT-valid, owner gone (a write in flight, a dirty node)
   uint64_t data_blocks_moved = 0;
   uint64_t node_blocks_moved = 0;
   uint64_t dropped_copies = 0;  // copies thrown away because a racing write won

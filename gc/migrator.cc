@@ -61,6 +61,7 @@ Status Migrator::scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<
         continue;
       }
       if (!*live) {
+        ++result.not_live;
         ++stats_.blocks_dead;
         continue;
       }

@@ -4,8 +4,9 @@
 // migrate(sections):
 //  1. Scan: every SIT-valid block of each section; its SSA summary (one SSA read per
 //     segment, whose footer type must match the SIT's log type: data or node);
-//     BlockOwners::is_live(). Dead blocks (a write in flight will invalidate them) are
-//     skipped.
+//     BlockOwners::is_live(). Dead blocks are skipped: a write in flight invalidates them,
+//     or the next checkpoint does (a dirty node it rewrites elsewhere), so a victim left
+//     holding only those is freed by a checkpoint (MigrationResult::not_live).
 //  2. Plan: live blocks in address order, data and node apart, become copy requests that
 //     fit the device's copy limits (ranges per command, blocks per command, blocks per
 //     range) and the room left in the GC log's segment, so each request is one device
@@ -94,6 +95,7 @@ struct MigrationResult {
   uint32_t sections = 0;           // victims examined
   uint32_t sections_freed = 0;     // left with 0 valid blocks (prefree until a checkpoint)
   uint64_t live_blocks = 0;        // found live in the scan
+  uint64_t not_live = 0;           // valid in the SIT, but their owner has moved on
   uint64_t moved = 0;              // repointed to their copies
   uint64_t dropped = 0;            // copies dropped because a racing write won
   uint64_t copy_faults = 0;        // requests that failed even by emulation (then retried)

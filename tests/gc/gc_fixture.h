@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -44,6 +45,11 @@ inline uint32_t key_of(const Summary& s, BlockKind kind) {
   return (nid - 100) * 1000 + s.ofs_in_node;
 }
 
+// The log populate() writes `key` in.
+inline Log log_of(uint32_t key) {
+  return kind_of(key) == BlockKind::kNode ? Log::kWarmNode : Log::kWarmData;
+}
+
 // The content of `key` at generation `gen`: every 8 bytes differ.
 inline std::vector<std::byte> content(uint32_t key, uint64_t gen) {
   std::vector<std::byte> b(4096);
@@ -66,8 +72,9 @@ class FakeOwners final : public BlockOwners {
   Result<bool> is_live(uint32_t addr, const Summary& sum, BlockKind kind) override {
     std::lock_guard lock(mu_);
     ++is_live_calls_;
-    auto it = owners_.find(key_of(sum, kind));
-    return it != owners_.end() && it->second.addr == addr;
+    const uint32_t key = key_of(sum, kind);
+    auto it = owners_.find(key);
+    return it != owners_.end() && it->second.addr == addr && !deferred_.count(key);
   }
   Result<bool> repoint(uint32_t old_addr, uint32_t new_addr, const Summary& sum,
                        BlockKind kind) override {
@@ -84,7 +91,24 @@ class FakeOwners final : public BlockOwners {
   }
   Status checkpoint() override {
     std::unique_lock lock(cp_mu_);
+    std::set<uint32_t> deferred;
+    {
+      std::lock_guard g(mu_);
+      deferred.swap(deferred_);
+    }
+    for (uint32_t key : deferred) {
+      auto addr = sm_.allocate(log_of(key), summary_of(key), segment::Claim::kGc);
+      if (!addr) return fail(addr.error());
+      if (auto s = place(key, *addr); !s) return s;
+    }
     return sm_.checkpoint();
+  }
+
+  // Leaves `key`'s block to the next checkpoint, as the filesystem leaves a dirty node:
+  // is_live() says no until checkpoint() writes it elsewhere and invalidates this one.
+  void defer(uint32_t key) {
+    std::lock_guard lock(mu_);
+    deferred_.insert(key);
   }
 
   // Called at the start of every run_commit(), before the checkpoint exclusion (a test hook;
@@ -103,16 +127,7 @@ class FakeOwners final : public BlockOwners {
     if (!addr) return fail(addr.error());
     if (auto s = dev_.write(*addr, content(key, gen)); !s) return s;
     std::shared_lock cp(cp_mu_);
-    uint32_t old = 0;
-    {
-      std::lock_guard lock(mu_);
-      Owner& o = owners_[key];
-      old = o.addr;
-      o.addr = *addr;
-      o.gen = gen;
-    }
-    if (old != 0) return sm_.invalidate(old);
-    return {};
+    return swap_in(key, *addr, gen);
   }
 
   // A truncate or unlink: the owner goes away and its block is invalidated. False if the
@@ -165,6 +180,31 @@ class FakeOwners final : public BlockOwners {
   }
 
  private:
+  // Points `key` at `addr`, which holds generation `gen`, and invalidates its old block.
+  // The caller keeps checkpoints out.
+  Status swap_in(uint32_t key, uint32_t addr, uint64_t gen) {
+    uint32_t old = 0;
+    {
+      std::lock_guard lock(mu_);
+      Owner& o = owners_[key];
+      old = o.addr;
+      o.addr = addr;
+      o.gen = gen;
+    }
+    if (old != 0) return sm_.invalidate(old);
+    return {};
+  }
+  // A deferred key's latest content rewritten at `addr` (by the checkpoint).
+  Status place(uint32_t key, uint32_t addr) {
+    uint64_t gen;
+    {
+      std::lock_guard lock(mu_);
+      gen = owners_.at(key).gen;
+    }
+    if (auto s = dev_.write(addr, content(key, gen)); !s) return s;
+    return swap_in(key, addr, gen);
+  }
+
   struct Owner {
     uint32_t addr = 0;
     uint64_t gen = 0;
@@ -174,6 +214,7 @@ class FakeOwners final : public BlockOwners {
   std::shared_mutex cp_mu_;  // checkpoint exclusion (the filesystem's op lock)
   std::mutex mu_;            // guards everything below
   std::map<uint32_t, Owner> owners_;
+  std::set<uint32_t> deferred_;  // defer()
   uint64_t next_gen_ = 0;
   uint64_t is_live_calls_ = 0;
 };
@@ -209,9 +250,6 @@ inline void populate(FakeOwners& owners, uint32_t data_keys, uint32_t node_keys,
   std::vector<uint32_t> keys;
   for (uint32_t k = 0; k < data_keys; ++k) keys.push_back(k);
   for (uint32_t k = 0; k < node_keys; ++k) keys.push_back(kNodeKeyBase + k);
-  auto log_of = [](uint32_t key) {
-    return kind_of(key) == BlockKind::kNode ? Log::kWarmNode : Log::kWarmData;
-  };
   for (uint32_t k : keys) REQUIRE(owners.write(k, log_of(k)));
   std::mt19937_64 rng(seed);
   for (uint32_t i = 0; i < overwrites; ++i) {

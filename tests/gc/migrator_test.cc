@@ -355,6 +355,42 @@ TEST_CASE("Foreground GC brings free sections back above the reserve") {
   require_clean(owners, *sm, 3000);
 }
 
+// The filesystem leaves a dirty node's block for the checkpoint, which writes the node
+// elsewhere: a victim holding only such blocks moves nothing, yet a checkpoint frees it.
+// A collection that reported it unfreed stopped foreground GC with writers short of room
+// (and greedy picked the same victim again).
+TEST_CASE("A victim whose blocks wait for the checkpoint is freed by the collection's") {
+  auto dev = memory_device();
+  auto sm = format_and_load(*dev);
+  FakeOwners owners(*sm, *dev);
+  populate(owners, 0, 3 * 512, 0, 23);  // three full node segments
+  REQUIRE(owners.checkpoint());
+  const auto before = owners.addresses();
+  const segment::Layout& L = sm->layout();
+  const uint32_t victim = L.secno_of_seg(L.segno_of(before.at(kNodeKeyBase)));
+  // Overwrite a few blocks of the first segment (so greedy ranks it first), and leave the
+  // rest of its blocks to the checkpoint.
+  for (uint32_t k = 0; k < 512; ++k) {
+    const uint32_t key = kNodeKeyBase + k;
+    REQUIRE(L.secno_of_seg(L.segno_of(before.at(key))) == victim);
+    if (k % 64 == 0)
+      REQUIRE(owners.write(key, Log::kWarmNode));
+    else
+      owners.defer(key);
+  }
+  GcController gc(*sm, *dev, owners);
+  auto r = gc.collect(1, GreedyPolicy());
+  REQUIRE(r);
+  CHECK(r->victims == 1);
+  CHECK(r->moved == 0);
+  CHECK(r->checkpointed);
+  CHECK(r->freed == 1);
+  CHECK(gc.stats().victims_freed == 1);
+  CHECK(sm->section_valid_blocks(victim) == 0);
+  CHECK(sm->segment(victim * L.segs_per_sec).state == segment::SegState::kFree);
+  require_clean(owners, *sm, 3 * 512);
+}
+
 }  // namespace
 }  // namespace f2sc::gc
 
