@@ -68,8 +68,16 @@ void log_line(const Settings& s, const std::string& line) {
 
 void reply_error(fuse_req_t req, const Error& e, const char* op) {
   const int err = e.sys_errno > 0 ? e.sys_errno : EIO;
-  if (err == EIO || err == EUCLEAN || err == ENOMEM || err == EBADF)
-    log_line(ctx_of(req).settings, std::string(op) + ": " + e.message);
+  Context& c = ctx_of(req);
+  if (err == EIO || err == EUCLEAN || err == ENOMEM || err == EBADF) {
+    log_line(c.settings, std::string(op) + ": " + e.message);
+  } else if (err == ENOSPC) {
+    if (auto held = c.no_space_log.allow())
+      log_line(
+          c.settings,
+          std::string(op) + ": " + e.message +
+              (*held ? " (" + std::to_string(*held) + " more since the last one logged)" : ""));
+  }
   fuse_reply_err(req, err);
 }
 

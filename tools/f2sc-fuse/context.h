@@ -22,6 +22,7 @@
 
 #include "blockdev/block_device.h"
 #include "fs/file_system.h"
+#include "tools/f2sc-fuse/rate_limit.h"
 
 namespace f2sc::fuse {
 
@@ -71,6 +72,8 @@ struct Context {
   std::mutex settings_mu;
   std::string gc_policy;
   bool gc_urgent = false;
+  // ENOSPC is logged (its reason is the daemon's to tell), but not once per write.
+  LogRateLimit no_space_log{std::chrono::seconds(10)};
 
   Context(fs::FileSystem& f, Settings s) : fs(f), settings(s), root_ino(f.root_ino()) {}
 
@@ -92,7 +95,7 @@ struct stat to_stat(const fs::InodeAttr& a);
 fuse_entry_param to_entry(const Context& c, const fs::InodeAttr& a);
 
 // Replies with the errno of `e` (EIO when it has none) and logs errors that are not
-// ordinary POSIX outcomes (EIO, EUCLEAN, ...).
+// ordinary POSIX outcomes (EIO, EUCLEAN, ...), and ENOSPC at most every 10 seconds.
 void reply_error(fuse_req_t req, const Error& e, const char* op);
 
 // Replies with an entry for `a` and counts the kernel's new reference.
