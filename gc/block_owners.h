@@ -8,6 +8,9 @@
 //
 // Protocol, per block the GC moves:
 //   1. is_live(old, sum): the owner points at `old` now (a hint: it may change at once).
+//      An owner may also say no for a block it releases at the next checkpoint (the
+//      filesystem does for a dirty node, which the checkpoint writes elsewhere): the GC
+//      leaves such a block and writes that checkpoint to free the victim.
 //   2. The GC allocates `new` in a GC log with the same summary and copies old -> new.
 //   3. Inside run_commit() (no checkpoint may run meanwhile): repoint(old, new, sum).
 //      true  -> the owner now points at `new`; the GC invalidates `old` in the SIT.
