@@ -400,6 +400,13 @@ TEST_CASE("f2sc-ctl: status, gc, checkpoint and set on a mount", "[fuse][ctl]") 
   CHECK(st["gc"]["policy"] == "greedy");
   const uint64_t hw_sectors = st["device"]["limits"]["hardware"]["max_copy_sectors"];
   REQUIRE(hw_sectors >= 16);
+  // A fresh image: most sections free, some of them GC's.
+  const uint64_t free_secs = st["space"]["free_sections"],
+                 reserved = st["space"]["reserved_sections"];
+  CHECK(reserved > 0);
+  CHECK(free_secs > reserved);
+  CHECK(free_secs <= st["space"]["free_segments"].get<uint64_t>());
+  CHECK(table.output.find("GC's reserve") != std::string::npos);
 
   auto set = [&](const std::string& kv) {
     auto r = fx.ctl("set " + kv);

@@ -163,7 +163,9 @@ json status_json(const ioctl::Status& st) {
                 {"data_segments_in_use", s.data_segments_in_use},
                 {"node_segments_in_use", s.node_segments_in_use},
                 {"data_valid_in_use", s.data_valid_in_use},
-                {"node_valid_in_use", s.node_valid_in_use}};
+                {"node_valid_in_use", s.node_valid_in_use},
+                {"free_sections", s.free_sections},
+                {"reserved_sections", s.reserved_sections}};
   return j;
 }
 
@@ -260,6 +262,8 @@ std::string status_table(const std::string& mountpoint, const ioctl::Status& st)
   t.row("segments", std::to_string(s.segments) + " (free " + std::to_string(s.free_segments) +
                         ", open " + std::to_string(s.current_segments) + ", prefree " +
                         std::to_string(s.prefree_segments) + ")");
+  t.row("sections free / GC's reserve",
+        std::to_string(s.free_sections) + " / " + std::to_string(s.reserved_sections));
   t.row("data segments in use", std::to_string(s.data_segments_in_use) + " (" +
                                     std::to_string(s.data_valid_in_use) + " valid blocks)");
   t.row("node segments in use", std::to_string(s.node_segments_in_use) + " (" +

@@ -111,7 +111,8 @@ struct Space {
   uint64_t segments, free_segments, current_segments, prefree_segments;
   uint64_t data_segments_in_use, node_segments_in_use;
   uint64_t data_valid_in_use, node_valid_in_use;  // valid blocks in those segments
-  uint64_t reserved[6];
+  uint64_t free_sections, reserved_sections;      // wholly free; GC's reserve
+  uint64_t reserved[4];
 };
 
 struct Status {

@@ -297,6 +297,8 @@ io::Status make_status(Context& c) {
   sp.node_segments_in_use = u.node_in_use;
   sp.data_valid_in_use = u.data_valid_in_use;
   sp.node_valid_in_use = u.node_valid_in_use;
+  sp.free_sections = u.free_sections;
+  sp.reserved_sections = u.reserved_sections;
   return st;
 }
 
