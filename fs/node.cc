@@ -3,10 +3,11 @@
 #include <cstring>
 #include <string>
 
+#include "segment/image.h"
+
 namespace f2sc::fs {
 
 using segment::kBlockSize;
-using segment::kNatEntriesPerBlock;
 using segment::kNewAddr;
 using segment::kNullAddr;
 
@@ -56,13 +57,9 @@ Result<NodeInfo> NodeManager::node_info(uint32_t nid) const {
     e = it->second;
     info.from_journal = true;
   } else {
-    const uint32_t b = nid / kNatEntriesPerBlock;
-    const int copy = segment::test_bit_msb(nat_bitmap_.data(), b) ? 1 : 0;
-    std::vector<std::byte> blk(kBlockSize);
-    if (auto s = dev_.read(layout_.nat_block_addr(b, copy), blk); !s)
-      return fail(with_context(s.error(), "reading NAT block " + std::to_string(b) + " copy " +
-                                              std::to_string(copy) + " for " + nid_str(nid)));
-    std::memcpy(&e, blk.data() + (nid % kNatEntriesPerBlock) * sizeof(e), sizeof(e));
+    auto read = segment::read_nat_block_entry(dev_, layout_, nat_bitmap_.data(), nid);
+    if (!read) return fail(read.error());
+    e = *read;
   }
   info.ino = e.ino;
   info.blk_addr = e.block_addr;

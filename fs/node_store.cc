@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fs/node_path.h"
+#include "segment/image.h"
 
 namespace f2sc::fs {
 
@@ -64,7 +65,7 @@ Status NodeStore::load() {
   free_count_ = 0;
   std::vector<std::byte> blk(kBlockSize);
   for (uint32_t b = 0; b * kNatEntriesPerBlock < max; ++b) {
-    const int copy = segment::test_bit_msb(nat_bitmap_.data(), b) ? 1 : 0;
+    const int copy = segment::current_nat_copy(nat_bitmap_.data(), b);
     if (auto s = dev_.read(layout_.nat_block_addr(b, copy), blk); !s)
       return fail(with_context(s.error(), "reading NAT block " + std::to_string(b)));
     const auto* entries = reinterpret_cast<const NatEntry*>(blk.data());
@@ -81,15 +82,7 @@ Status NodeStore::load() {
 }
 
 Result<NatEntry> NodeStore::read_nat_from_disk(uint32_t nid) {
-  const uint32_t b = nid / kNatEntriesPerBlock;
-  const int copy = segment::test_bit_msb(nat_bitmap_.data(), b) ? 1 : 0;
-  std::vector<std::byte> blk(kBlockSize);
-  if (auto s = dev_.read(layout_.nat_block_addr(b, copy), blk); !s)
-    return fail(
-        with_context(s.error(), "reading NAT block " + std::to_string(b) + " for " + nid_str(nid)));
-  NatEntry e;
-  std::memcpy(&e, blk.data() + (nid % kNatEntriesPerBlock) * sizeof(e), sizeof(e));
-  return e;
+  return segment::read_nat_block_entry(dev_, layout_, nat_bitmap_.data(), nid);
 }
 
 Result<NatEntry> NodeStore::nat(uint32_t nid) {
@@ -302,7 +295,7 @@ Status NodeStore::write_nat(segment::Journal& j, std::vector<uint8_t>& bitmap) {
     for (uint32_t nid : changed) blocks[nid / kNatEntriesPerBlock].push_back(nid);
     std::vector<std::byte> blk(kBlockSize);
     for (auto& [b, nids] : blocks) {
-      const int copy = segment::test_bit_msb(nat_bitmap_.data(), b) ? 1 : 0;
+      const int copy = segment::current_nat_copy(nat_bitmap_.data(), b);
       if (auto s = dev_.read(layout_.nat_block_addr(b, copy), blk); !s)
         return fail(with_context(s.error(), "checkpoint: reading NAT block " + std::to_string(b)));
       auto* entries = reinterpret_cast<NatEntry*>(blk.data());

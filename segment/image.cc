@@ -114,19 +114,27 @@ Result<NatEntry> read_nat_entry(blockdev::BlockDevice& dev, const Image& img, ui
   const Journal& nj = img.cp.nat_journal();
   for (uint32_t i = 0; i < nj.n_entries; ++i)
     if (nj.nat.entries[i].nid == nid) return nj.nat.entries[i].ne;
-  uint32_t b = nid / kNatEntriesPerBlock;
-  int copy = test_bit_msb(img.cp.nat_bitmap(L.cp_payload), b) ? 1 : 0;
-  std::vector<uint8_t> blk(kBlockSize);
-  if (auto s = dev.read(L.nat_block_addr(b, copy),
-                        {reinterpret_cast<std::byte*>(blk.data()), kBlockSize});
-      !s)
-    return fail(s.error());
-  NatEntry e;
-  std::memcpy(&e, blk.data() + (nid % kNatEntriesPerBlock) * sizeof(NatEntry), sizeof(e));
+  auto read = read_nat_block_entry(dev, L, img.cp.nat_bitmap(L.cp_payload), nid);
+  if (!read) return read;
+  const NatEntry e = *read;
   if (e.block_addr != kNullAddr && e.block_addr != kNewAddr && e.block_addr != 1 &&
       !L.in_main(e.block_addr))
     return fail(corrupt("NAT entry of nid " + std::to_string(nid) + ": block_addr = " +
                         std::to_string(e.block_addr) + " outside the main area"));
+  return e;
+}
+
+Result<NatEntry> read_nat_block_entry(blockdev::BlockDevice& dev, const Layout& L,
+                                      const uint8_t* nat_bitmap, uint32_t nid) {
+  const uint32_t b = nid / kNatEntriesPerBlock;
+  const int copy = current_nat_copy(nat_bitmap, b);
+  std::vector<std::byte> blk(kBlockSize);
+  if (auto s = dev.read(L.nat_block_addr(b, copy), blk); !s)
+    return fail(with_context(s.error(), "reading NAT block " + std::to_string(b) + " copy " +
+                                            std::to_string(copy) + " for nid " +
+                                            std::to_string(nid)));
+  NatEntry e;
+  std::memcpy(&e, blk.data() + (nid % kNatEntriesPerBlock) * sizeof(NatEntry), sizeof(e));
   return e;
 }
 
