@@ -21,20 +21,17 @@
 
 namespace f2sc::fs {
 
-// i_inline flags.
-inline constexpr uint8_t kInlineXattr = 0x01;
-inline constexpr uint8_t kInlineData = 0x02;
-inline constexpr uint8_t kInlineDentry = 0x04;
-inline constexpr uint8_t kDataExist = 0x08;
-inline constexpr uint8_t kInlineDots = 0x10;
-inline constexpr uint8_t kExtraAttr = 0x20;
-
-// Superblock features that change the inode layout.
-inline constexpr uint32_t kFeatureExtraAttr = 0x0008;
-inline constexpr uint32_t kFeatureFlexibleInlineXattr = 0x0040;
-
-inline constexpr uint32_t kDefaultInlineXattrAddrs = 50;
-inline constexpr uint32_t kInlineReservedSlots = 1;
+// The on-disk constants of inodes live with the format; the filesystem names them unqualified.
+using segment::kDataExist;
+using segment::kDefaultInlineXattrAddrs;
+using segment::kExtraAttr;
+using segment::kFeatureExtraAttr;
+using segment::kFeatureFlexibleInlineXattr;
+using segment::kInlineData;
+using segment::kInlineDentry;
+using segment::kInlineDots;
+using segment::kInlineReservedSlots;
+using segment::kInlineXattr;
 
 struct Timespec {
   int64_t sec = 0;

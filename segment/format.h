@@ -67,9 +67,24 @@ inline constexpr uint32_t kCpDisabled = 0x1000;
 inline constexpr uint32_t kCpDisabledQuick = 0x2000;
 inline constexpr uint32_t kCpResizefs = 0x4000;
 
-// Superblock feature bits.
+// Superblock feature bits (the first two change the inode layout: fs/inode.h).
+inline constexpr uint32_t kFeatureExtraAttr = 0x0008;
+inline constexpr uint32_t kFeatureFlexibleInlineXattr = 0x0040;
 inline constexpr uint32_t kFeatureSbChksum = 0x0800;
 inline constexpr uint32_t kFeatureRo = 0x4000;
+
+// Inode i_inline flags.
+inline constexpr uint8_t kInlineXattr = 0x01;
+inline constexpr uint8_t kInlineData = 0x02;
+inline constexpr uint8_t kInlineDentry = 0x04;
+inline constexpr uint8_t kDataExist = 0x08;
+inline constexpr uint8_t kInlineDots = 0x10;
+inline constexpr uint8_t kExtraAttr = 0x20;
+
+// Inline xattr slots at the end of i_addr without flexible_inline_xattr, and the slot
+// reserved before inline data and dentries.
+inline constexpr uint32_t kDefaultInlineXattrAddrs = 50;
+inline constexpr uint32_t kInlineReservedSlots = 1;
 
 #pragma pack(push, 1)
 
