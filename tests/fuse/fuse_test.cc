@@ -509,6 +509,31 @@ TEST_CASE("f2sc-fuse: the mount's read-ahead is 1 MiB, or read_ahead_kb", "[fuse
   CHECK(r.output.find("read_ahead_kb=65537") != std::string::npos);
 }
 
+TEST_CASE("f2sc-fuse: -o xattr=off answers no xattr call and leaves the image's alone", "[fuse]") {
+  Fixture fx;
+  if (!fx.mount()) return;
+  write_file(fx.p("f"), "data");
+  REQUIRE(::setxattr(fx.p("f").c_str(), "user.color", "blue", 4, 0) == 0);
+  fx.unmount();
+  REQUIRE(fx.mount({"-o", "xattr=off"}));
+  const std::string f = fx.p("f");
+  char v[64] = {};
+  CHECK(err_of([&] { return ::getxattr(f.c_str(), "user.color", v, sizeof v); }) == EOPNOTSUPP);
+  CHECK(err_of([&] { return ::listxattr(f.c_str(), v, sizeof v); }) == EOPNOTSUPP);
+  CHECK(err_of([&] { return ::setxattr(f.c_str(), "user.new", "1", 1, 0); }) == EOPNOTSUPP);
+  CHECK(err_of([&] { return ::removexattr(f.c_str(), "user.color"); }) == EOPNOTSUPP);
+  write_file(f, "other data");  // writes no longer ask about security.capability first
+  CHECK(read_file(f) == "other data");
+  fx.unmount();
+  REQUIRE(fx.mount());
+  CHECK(::getxattr(f.c_str(), "user.color", v, sizeof v) == 4);
+  CHECK(std::string(v, 4) == "blue");
+  fx.unmount();
+  auto r = f2sc::testing::run(fuse_bin() + " a b -o xattr=maybe");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("xattr") != std::string::npos);
+}
+
 TEST_CASE("f2sc-fuse: -o ro refuses writes and leaves the image untouched", "[fuse]") {
   Fixture fx;
   if (!fx.mount()) return;

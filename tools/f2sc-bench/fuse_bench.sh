@@ -21,6 +21,8 @@
 #   f2sc-file     (only with --only) the image as file:IMG?workers=0, copy_offload=on: the
 #                 device I/O on the FUSE thread itself instead of the embedded NVMe
 #                 controller's queue threads (see the README's FUSE benchmark)
+#   f2sc-noxattr  (only with --only) f2sc-offload with xattr=off: no GETXATTR round trip
+#                 before each write
 #   fuse2fs       an ext4 image (mkfs.ext4) through fuse2fs, its default options
 #   bindfs        bindfs -o big_writes over a directory on the same disk: the FUSE
 #                 overhead ceiling (no filesystem work beyond the host's)
@@ -249,13 +251,14 @@ ctl_status() {  # MNT
 # --- targets: all mounted at once, each phase run round-robin over them ------------------
 declare -A mnt_of=() pid_of=()
 
-setup_f2sc() {  # TARGET on|off [file]
+setup_f2sc() {  # TARGET on|off [file|noxattr]
   local target="$1" offload="$2" img="$work/$1.img" mnt="$work/$1.mnt" opts
   mkdir -p "$mnt"
   "$mkfs_f2sc" -f -q --size "${size_mib}M" "$img" >/dev/null
   opts="copy_offload=$offload"
   # file: pread/pwrite on the calling thread (workers=0), copy offload by copy_file_range.
   [ "${3:-}" = file ] && opts+=",backend=file:$img?workers=0"
+  [ "${3:-}" = noxattr ] && opts+=",xattr=off"
   [ "$has_bg_gc" = 1 ] && opts+=",bg_gc=on"
   echo "$opts" >"$results/$target.opts"
   start_daemon "$mnt" "$work/$target.log" "$f2sc_fuse" -f "$img" "$mnt" -o "$opts"
@@ -387,7 +390,7 @@ targets=()
 IFS=, read -r -a wanted <<<"$only"
 for t in "${wanted[@]}"; do
   case "$t" in
-    f2sc-offload | f2sc-emulate | f2sc-file | fuse2fs | bindfs) ;;
+    f2sc-offload | f2sc-emulate | f2sc-file | f2sc-noxattr | fuse2fs | bindfs) ;;
     *) echo "fuse_bench: unknown target '$t'" >&2; exit 2 ;;
   esac
   if [ -n "${skip_reason[$t]:-}" ]; then
@@ -408,6 +411,7 @@ for t in "${targets[@]}"; do
     f2sc-offload) setup_f2sc f2sc-offload on ;;
     f2sc-emulate) setup_f2sc f2sc-emulate off ;;
     f2sc-file) setup_f2sc f2sc-file on file ;;
+    f2sc-noxattr) setup_f2sc f2sc-noxattr on noxattr ;;
     fuse2fs) setup_fuse2fs ;;
     bindfs) setup_bindfs ;;
   esac
@@ -489,7 +493,7 @@ sum_file() { awk '{s += $1} END {print s + 0}' "$1" 2>/dev/null || echo 0; }
 jq --arg runtime "$runtime" --arg size "$size_mib" --arg seq "$seq_mib" --arg rounds "$rounds" '
   def r(a; b): if a == null or b == null or b == 0 then null else a / b end;
   . as $t |
-  [("f2sc-offload", "f2sc-emulate", "f2sc-file") | select($t[.])] as $ours |
+  [("f2sc-offload", "f2sc-emulate", "f2sc-file", "f2sc-noxattr") | select($t[.])] as $ours |
   {
     config: {image_mib: ($size | tonumber), seq_mib: ($seq | tonumber),
              random_runtime_s: ($runtime | tonumber), rounds: ($rounds | tonumber)},

@@ -32,6 +32,7 @@ struct Settings {
   bool writeback_cache = true;
   bool log_to_stderr = true;   // foreground; a daemon logs to syslog
   uint32_t read_ahead_kb = 0;  // the INIT reply's max_readahead (0: the kernel's offer)
+  bool xattrs = true;          // false: xattr ops answer ENOSYS (-o xattr=off)
 };
 
 // The kernel's references to inodes: every entry reply (lookup, create, mknod, mkdir,

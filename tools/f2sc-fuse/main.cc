@@ -95,6 +95,7 @@ int serve(const Options& o, const std::string& prog, int& ready_fd) {
   settings.attr_timeout = o.attr_timeout;
   settings.entry_timeout = o.entry_timeout;
   settings.writeback_cache = o.writeback_cache && !o.read_only;
+  settings.xattrs = o.xattrs;
   settings.log_to_stderr = o.foreground;
 
   auto dev = blockdev::open_device(o.device_uri);

@@ -22,6 +22,12 @@ fs::Timespec now() {
   return from_timespec(t);
 }
 
+// -o xattr=off: ENOSYS, which the kernel remembers per mount for each xattr call (it then
+// answers EOPNOTSUPP itself and stops asking, before every write too).
+void no_xattrs(fuse_req_t req) {
+  fuse_reply_err(req, ENOSYS);
+}
+
 }  // namespace
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
@@ -81,6 +87,7 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                  int flags) {
   Context& c = ctx_of(req);
+  if (!c.settings.xattrs) return no_xattrs(req);
   auto s = c.fs.setxattr(c.to_fs(ino), name,
                          std::span(reinterpret_cast<const uint8_t*>(value), size), flags);
   if (!s) return reply_error(req, s.error(), "setxattr");
@@ -89,6 +96,7 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Context& c = ctx_of(req);
+  if (!c.settings.xattrs) return no_xattrs(req);
   auto v = c.fs.getxattr(c.to_fs(ino), name);
   if (!v) return reply_error(req, v.error(), "getxattr");
   if (size == 0) {
@@ -102,6 +110,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Context& c = ctx_of(req);
+  if (!c.settings.xattrs) return no_xattrs(req);
   auto names = c.fs.listxattr(c.to_fs(ino));
   if (!names) return reply_error(req, names.error(), "listxattr");
   std::string list;
@@ -120,6 +129,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Context& c = ctx_of(req);
+  if (!c.settings.xattrs) return no_xattrs(req);
   auto s = c.fs.removexattr(c.to_fs(ino), name);
   if (!s) return reply_error(req, s.error(), "removexattr");
   fuse_reply_err(req, 0);

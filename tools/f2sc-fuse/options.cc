@@ -85,6 +85,11 @@ Status take_option(Options& o, std::string_view opt) {
     auto b = parse_switch(key, val);
     if (!b) return tl::unexpected(b.error());
     o.writeback_cache = *b;
+  } else if (key == "xattr") {
+    if (auto s = need_value(); !s) return s;
+    auto b = parse_switch(key, val);
+    if (!b) return tl::unexpected(b.error());
+    o.xattrs = *b;
   } else if (key == "attr_timeout" || key == "entry_timeout") {
     if (auto s = need_value(); !s) return s;
     auto d = parse_seconds(key, val);
@@ -231,10 +236,16 @@ std::string usage(const std::string& prog) {
          "  attr_timeout=SEC        attribute cache time (default 1)\n"
          "  entry_timeout=SEC       name lookup cache time, also negative (default 1)\n"
          "  checkpoint_interval=SEC checkpoint timer when dirty (default 30, 0: off)\n"
-         "  read_ahead_kb=N          the kernel's read-ahead on the mount, so sequential\n"
+         "  read_ahead_kb=N         the kernel's read-ahead on the mount, so sequential\n"
          "                          reads arrive in requests of up to N KiB (default\n"
          "                          1024 when run as root, who alone may set it; 0\n"
          "                          keeps the kernel's 128)\n"
+         "  xattr=on|off            extended attributes (default on). off answers every\n"
+         "                          xattr call ENOSYS, after which the kernel stops\n"
+         "                          sending them (callers get EOPNOTSUPP): a write no\n"
+         "                          longer costs a GETXATTR round trip first (of\n"
+         "                          security.capability). xattrs on the image stay as\n"
+         "                          they are, unseen\n"
          "  gc_min_sleep_time=MS, gc_max_sleep_time=MS, gc_no_gc_sleep_time=MS,\n"
          "  gc_urgent_sleep_time=MS the background GC thread's sleeps, as F2FS's sysfs\n"
          "                          files of these names (defaults 30000, 60000,\n"

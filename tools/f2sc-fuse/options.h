@@ -28,6 +28,7 @@ struct Options {
   std::optional<bool> copy_offload;   // -o copy_offload=on|off (unset: device default)
   bool default_permissions = true;    // -o nodefault_permissions turns the kernel checks off
   bool writeback_cache = true;        // -o writeback_cache=on|off
+  bool xattrs = true;                 // -o xattr=on|off
   unsigned max_threads = 10;          // -o threads=N (alias max_threads=N)
   double attr_timeout = 1.0;          // -o attr_timeout=SEC
   double entry_timeout = 1.0;         // -o entry_timeout=SEC (also for negative entries)
