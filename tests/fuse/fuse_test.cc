@@ -821,6 +821,12 @@ TEST_CASE("f2sc-fuse: a full filesystem says ENOSPC, and space comes back after 
   }
   if (::close(fd) != 0 && err == 0) err = errno;
   CHECK(err == ENOSPC);
+  {
+    // The daemon says why (once per 10 s however many writes it refused).
+    const std::string log = fx.m->log();
+    INFO(log);
+    CHECK(log.find("no space left") != std::string::npos);
+  }
   REQUIRE(::unlink(fx.p("fill").c_str()) == 0);
   write_file(fx.p("after"), pattern(22, 64 << 20));  // needs the freed space back
   CHECK(read_file(fx.p("after")) == pattern(22, 64 << 20));
