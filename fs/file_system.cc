@@ -224,7 +224,7 @@ Status FileSystem::Impl::reserve_locked(uint64_t blocks, uint64_t rewrites) {
     // A deletion frees more than it writes (a dentry block now, nodes at the checkpoint),
     // so it may use the room left in the current logs and the margin above GC's reserve
     // (Linux never refuses an unlink for space either). The reserve itself stays GC's.
-    if (sm_->free_sections() > sm_->reserved_sections() ||
+    if (sm_->free_sections() > sm_->section_floor(segment::Claim::kUser) ||
         sm_->log_free_blocks(segment::Log::kHotData) >= blocks)
       return {};
   }
