@@ -48,8 +48,8 @@ double CollectingReporter::get(const std::string& name, const std::string& count
   return c == it->second.end() ? 0 : c->second;
 }
 
-void add_common_options(CLI::App& app, BenchOptions& o) {
-  app.add_option("--size", o.size_text, "bytes to copy, e.g. 64M")->capture_default_str();
+void add_common_options(CLI::App& app, BenchOptions& o, const std::string& size_help) {
+  app.add_option("--size", o.size_text, size_help + ", e.g. 64M")->capture_default_str();
   app.add_option("--seed", o.seed, "workload seed")->capture_default_str();
   app.add_option("--json", o.json_path, "also write the summary as JSON to this file");
 }

@@ -40,14 +40,15 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, std::map<std::string, double>> results_;
 };
 
-// Options every subcommand has: --size, --seed, --json.
+// Options every subcommand has: --size (whose meaning each subcommand states in
+// `size_help`), --seed, --json.
 struct BenchOptions {
   std::string size_text;
   uint64_t size = 0;  // bytes, from size_text
   uint64_t seed = 1;
   std::string json_path;
 };
-void add_common_options(CLI::App& app, BenchOptions& options);
+void add_common_options(CLI::App& app, BenchOptions& options, const std::string& size_help);
 
 // Parses a subcommand's arguments with CLI11 and hands the options it does not know to
 // Google Benchmark, so a bad flag of either kind is refused before the subcommand creates

@@ -139,7 +139,7 @@ int run_copy_bench(int argc, char** argv) {
       argv[0]};
   BenchOptions opts;
   opts.size_text = "64M";
-  add_common_options(app, opts);
+  add_common_options(app, opts, "bytes to copy");
   std::string dir;
   bool no_xfs = false;
   app.add_option("--dir", dir, "directory for the file device (default $TMPDIR or /var/tmp)");

@@ -176,7 +176,7 @@ int run_fs_bench(int argc, char** argv) {
       argv[0]};
   BenchOptions opts;
   opts.size_text = "1G";
-  add_common_options(app, opts);
+  add_common_options(app, opts, "image size when no --device is given");
   std::string device, seq_text = "128M";
   Config c;
   app.add_option("--device", device,

@@ -57,7 +57,7 @@ int run_fsck_bench(int argc, char** argv) {
   CLI::App app{"Times fsck.f2sc -n against fsck.f2fs --dry-run on one populated image.", argv[0]};
   BenchOptions opts;
   opts.size_text = "4G";
-  add_common_options(app, opts);
+  add_common_options(app, opts, "image size");
   std::string dir, ours = F2SC_FSCK_PATH, theirs = "fsck.f2fs";
   uint32_t files = 30000;
   app.add_option("--dir", dir, "directory for the tree and image (default $TMPDIR or /var/tmp)");

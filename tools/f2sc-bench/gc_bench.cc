@@ -434,7 +434,7 @@ int run_gc_bench(int argc, char** argv) {
       argv[0]};
   BenchOptions opts;
   opts.size_text = "256M";
-  add_common_options(app, opts);
+  add_common_options(app, opts, "image size");
   std::string dir;
   uint32_t sections = 16;
   unsigned copy_threads = blockdev::CopyEngineOptions{}.async_threads;

@@ -78,7 +78,7 @@ int run_nvme_bench(int argc, char** argv) {
       argv[0]};
   BenchOptions opts;
   opts.size_text = "16M";
-  add_common_options(app, opts);
+  add_common_options(app, opts, "bytes to copy");
   std::string image, limits = "mssrl=128&mcl=128&msrc=127";
   app.add_option("--image", image,
                  "a new image file for the namespace, created and removed by the benchmark; an "
