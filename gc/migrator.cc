@@ -1,6 +1,7 @@
 #include "gc/migrator.h"
 
 #include <algorithm>
+#include <bitset>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -49,9 +50,10 @@ Status Migrator::scan(uint32_t secno, std::vector<LiveBlock>& data, std::vector<
       ++stats_.owner_errors;
       continue;
     }
+    const std::bitset<kBlocksPerSeg> valid = sm_.segment_valid_map(segno);
     for (uint32_t off = 0; off < kBlocksPerSeg; ++off) {
+      if (!valid.test(off)) continue;
       const uint32_t addr = L.seg_start(segno) + off;
-      if (!sm_.is_valid(addr)) continue;
       ++stats_.blocks_scanned;
       const segment::Summary sum = sums->entries[off];
       auto live = owners_.is_live(addr, sum, kind);
@@ -107,12 +109,12 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
     if (copied.error().code != Errc::kPowerCut) ok = retry_blocks(chunk, result);
     if (std::find(ok.begin(), ok.end(), 1) == ok.end()) {
       // Nothing to repoint: the old blocks stay valid and owned; drop every destination.
-      Status status;
-      for (uint64_t i = 0; i < n && status; ++i)
-        if (auto s = sm_.invalidate(chunk.dst + static_cast<uint32_t>(i)); !s)
-          status = fail(with_context(s.error(), "GC: dropping a failed copy"));
+      std::vector<uint32_t> dropped(n);
+      for (uint64_t i = 0; i < n; ++i) dropped[i] = chunk.dst + static_cast<uint32_t>(i);
+      Status status = sm_.invalidate_blocks(dropped);
       sm_.release_run(chunk.dst, static_cast<uint32_t>(n));
-      return status;
+      if (!status) return fail(with_context(status.error(), "GC: dropping a failed copy"));
+      return {};
     }
   } else {
     stats_.add_copy(*copied, n, chunk.request.sources.size(), dev_.block_size());
@@ -125,27 +127,29 @@ Status Migrator::commit(Chunk& chunk, MigrationResult& result) {
       uint32_t first, n;
       ~Release() { sm.release_run(first, n); }
     } release{sm_, chunk.dst, static_cast<uint32_t>(n)};
+    // What each block leaves behind: its old address when repointed, else its copy.
+    std::vector<uint32_t> dead(n);
     for (uint64_t i = 0; i < n; ++i) {
       const LiveBlock& b = chunk.blocks[i];
       const uint32_t to = chunk.dst + static_cast<uint32_t>(i);
-      uint32_t dead = to;
+      dead[i] = to;
       if (!ok.empty() && !ok[i]) {
         // This copy did not land: the block stays where it is.
       } else if (auto moved = owners_.repoint(b.addr, to, b.sum, chunk.kind); !moved) {
         ++result.errors;
         ++stats_.owner_errors;
       } else if (*moved) {
-        dead = b.addr;
+        dead[i] = b.addr;
         ++result.moved;
         ++(chunk.kind == BlockKind::kNode ? stats_.node_blocks_moved : stats_.data_blocks_moved);
       } else {
         ++result.dropped;
         ++stats_.dropped_copies;
       }
-      if (auto s = sm_.invalidate(dead); !s)
-        return fail(with_context(
-            s.error(), "GC: block " + std::to_string(b.addr) + " -> " + std::to_string(to)));
     }
+    if (auto s = sm_.invalidate_blocks(dead); !s)
+      return fail(with_context(s.error(), "GC: committing copies to " + std::to_string(chunk.dst) +
+                                              ".." + std::to_string(chunk.dst + n - 1)));
     return {};
   });
 }

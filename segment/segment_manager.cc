@@ -212,10 +212,26 @@ SitEntry SegmentManager::committed_entry_locked(uint32_t segno) const {
 }
 
 Status SegmentManager::invalidate(uint32_t addr) {
+  std::lock_guard lock(mu_);
+  uint32_t marked = UINT32_MAX;
+  return invalidate_locked(addr, marked);
+}
+
+Status SegmentManager::invalidate_blocks(std::span<const uint32_t> addrs) {
+  Status first;
+  std::lock_guard lock(mu_);
+  uint32_t marked = UINT32_MAX;  // a run's blocks share segments: one set insert for each
+  for (uint32_t addr : addrs) {
+    auto s = invalidate_locked(addr, marked);
+    if (!s && first) first = s;
+  }
+  return first;
+}
+
+Status SegmentManager::invalidate_locked(uint32_t addr, uint32_t& marked_dirty) {
   if (!layout_.in_main(addr))
     return fail(Errc::kOutOfRange,
                 "invalidate: block " + std::to_string(addr) + " outside the main area");
-  std::lock_guard lock(mu_);
   const uint32_t segno = layout_.segno_of(addr), off = layout_.blkoff_of(addr);
   SitEntry& se = sit_[segno];
   if (!test_bit_msb(se.valid_map, off))
@@ -231,7 +247,8 @@ Status SegmentManager::invalidate(uint32_t addr) {
     else
       info.state = SegState::kDirty;
   }
-  sit_dirty_.insert(segno);
+  if (segno != marked_dirty) sit_dirty_.insert(segno);
+  marked_dirty = segno;
   return {};
 }
 
@@ -239,6 +256,19 @@ bool SegmentManager::is_valid(uint32_t addr) const {
   if (!layout_.in_main(addr)) return false;
   std::lock_guard lock(mu_);
   return test_bit_msb(sit_[layout_.segno_of(addr)].valid_map, layout_.blkoff_of(addr));
+}
+
+std::bitset<kBlocksPerSeg> SegmentManager::segment_valid_map(uint32_t segno) const {
+  std::bitset<kBlocksPerSeg> out;
+  if (segno >= layout_.main_segments) return out;
+  std::lock_guard lock(mu_);
+  const uint8_t* map = sit_[segno].valid_map;
+  for (uint32_t byte = 0; byte < kBlocksPerSeg / 8; ++byte) {
+    if (map[byte] == 0) continue;
+    for (uint32_t bit = 0; bit < 8; ++bit)
+      if (test_bit_msb(map, byte * 8 + bit)) out.set(byte * 8 + bit);
+  }
+  return out;
 }
 
 SegmentInfo SegmentManager::segment(uint32_t segno) const {

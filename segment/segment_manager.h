@@ -96,6 +96,9 @@ class SegmentManager {
                                 Claim claim = Claim::kUser);
   // Marks a valid block invalid (its owner moved or died).
   Status invalidate(uint32_t addr);
+  // invalidate() of each address under one lock. Every valid one is invalidated even when
+  // another fails; the first failure is returned.
+  Status invalidate_blocks(std::span<const uint32_t> addrs);
 
   // GC copies in flight: allocate_held_run() is allocate_run(kGc) whose blocks are valid
   // in memory at once but held out of checkpoints (the SIT they write shows them invalid)
@@ -106,6 +109,9 @@ class SegmentManager {
   void release_run(uint32_t first, uint32_t n);
 
   bool is_valid(uint32_t addr) const;
+  // The valid blocks of a main segment by offset (bit k: block k), read under one lock: a
+  // snapshot, which writers may change right after.
+  std::bitset<kBlocksPerSeg> segment_valid_map(uint32_t segno) const;
   SegmentInfo segment(uint32_t segno) const;
   // The SSA entry of a block: from memory for segments touched since the last checkpoint,
   // else from the SSA area.
@@ -153,6 +159,9 @@ class SegmentManager {
   SegmentManager(blockdev::BlockDevice& dev, Image image);
   Result<uint32_t> allocate_locked(Log log, std::span<const Summary> owners, Claim claim);
   Status new_segment_locked(Log log, Claim claim);
+  // `marked_dirty`: the segment last added to sit_dirty_ by the caller's loop (or UINT32_MAX),
+  // updated here.
+  Status invalidate_locked(uint32_t addr, uint32_t& marked_dirty);
   void set_state_locked(uint32_t segno);
   void count_sections_locked();
   // sit_[segno] as checkpoints see it: held blocks cleared.

@@ -78,6 +78,39 @@ TEST_CASE("LFS allocation fills a segment in order and survives a checkpoint") {
   CHECK(sm2->segment(L.segno_of(addrs[0])).valid == 341);
 }
 
+TEST_CASE("invalidate_blocks invalidates every valid block and reports the first failure") {
+  auto dev = fresh();
+  auto sm = load(*dev);
+  const Layout& L = sm->layout();
+  std::vector<uint32_t> addrs;
+  for (uint32_t i = 0; i < 600; ++i) {
+    auto a = sm->allocate(Log::kWarmData, owner(i));
+    REQUIRE(a);
+    addrs.push_back(*a);
+  }
+  const uint32_t segno = L.segno_of(addrs[0]);
+  CHECK(sm->segment_valid_map(segno).count() == kBlocksPerSeg);
+  const uint64_t valid = sm->valid_blocks();  // ours and mkfs's root
+
+  REQUIRE(sm->invalidate_blocks(std::vector<uint32_t>{addrs[3], addrs[5], addrs[513]}));
+  CHECK(sm->valid_blocks() == valid - 3);
+  const auto map = sm->segment_valid_map(segno);
+  CHECK(map.count() == kBlocksPerSeg - 2);
+  CHECK_FALSE(map.test(L.blkoff_of(addrs[3])));
+  CHECK_FALSE(map.test(L.blkoff_of(addrs[5])));
+  CHECK(map.test(L.blkoff_of(addrs[4])));
+  CHECK(sm->segment_valid_map(L.segno_of(addrs[513])).count() == 600 - 512 - 1);
+
+  // One address already invalid in the middle: the ones around it still go.
+  auto s = sm->invalidate_blocks(std::vector<uint32_t>{addrs[6], addrs[3], addrs[7]});
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message.find(std::to_string(addrs[3])) != std::string::npos);
+  CHECK_FALSE(sm->is_valid(addrs[6]));
+  CHECK_FALSE(sm->is_valid(addrs[7]));
+  CHECK(sm->valid_blocks() == valid - 5);
+  CHECK_FALSE(sm->invalidate_blocks(std::vector<uint32_t>{L.main_addr - 1}));
+  CHECK(sm->segment_valid_map(L.main_segments).none());  // outside the main area
+}
 TEST_CASE("allocate_run gives contiguous blocks, moving to a fresh segment when needed") {
   auto dev = fresh();
   auto sm = load(*dev);
