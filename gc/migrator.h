@@ -2,8 +2,9 @@
 // requests, and repoints their owners.
 //
 // migrate(sections):
-//  1. Scan: every SIT-valid block of each section; its SSA summary (one SSA read per
-//     segment, whose footer type must match the SIT's log type: data or node);
+//  1. Scan: every SIT-valid block of each section (the segment's valid map, read once);
+//     its SSA summary (one SSA read per segment, whose footer type must match the SIT's log
+//     type: data or node);
 //     BlockOwners::is_live(). Dead blocks are skipped: a write in flight invalidates them,
 //     or the next checkpoint does (a dirty node it rewrites elsewhere), so a victim left
 //     holding only those is freed by a checkpoint (MigrationResult::not_live).
@@ -21,7 +22,8 @@
 //     at once through BlockDevice::copy_async (the copy engine offloads, or emulates with
 //     read+write when offload is off or unsupported).
 //  4. Commit, on the calling thread, per finished request, inside BlockOwners::run_commit():
-//     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new;
+//     repoint(old, new) per block; moved -> invalidate old; lost race -> invalidate new
+//     (the request's invalidations in one invalidate_blocks() call, after its repoints);
 //     then release_run() lets checkpoints record the copies.
 //
 // Faults. A copy command the device fails (Command Size Limit Exceeded, LBA Out of Range,
@@ -55,8 +57,8 @@
 // checkpoint records copies, repoints and invalidations together.
 //
 // Lock order: BlockOwners::run_commit (the filesystem's checkpoint exclusion) -> the
-// owner's own lock inside repoint() -> SegmentManager's mutex (invalidate). The Migrator
-// holds no lock of its own across device I/O or across calls into BlockOwners.
+// owner's own lock inside repoint() -> SegmentManager's mutex (invalidate_blocks). The
+// Migrator holds no lock of its own across device I/O or across calls into BlockOwners.
 //
 // Thread safety: migrate() may run on several threads at once on disjoint pinned sections.
 #pragma once
