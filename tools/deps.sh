@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang-format
   libtbb-dev libboost-dev catch2 libfuse3-dev liburing-dev libcli11-dev libexpected-dev
-  zlib1g-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev
-  f2fs-tools fuse3 xfsprogs gnuplot-nox
+  zlib1g-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev libblkid-dev
+  f2fs-tools fuse3 xfsprogs e2fsprogs util-linux gnuplot-nox
   fio fuse2fs bindfs jq
 )
 # Extra packages a caller may ask for (e.g. the QEMU test): F2SC_EXTRA_PACKAGES="a b".

@@ -148,6 +148,41 @@ TEST_CASE("mkfs.f2sc -r is reproducible and refuses to overwrite without -f") {
   CHECK(run(mkfs_f2sc() + " -q " + c.path()).status == 1);
 }
 
+TEST_CASE("mkfs.f2sc refuses any filesystem or partition table without -f, as mkfs.f2fs") {
+  {
+    TempImage ext4(64 << 20);
+    REQUIRE(run("mkfs.ext4 -q -F " + ext4.path()).status == 0);
+    for (const std::string& name : {ext4.path(), "file:" + ext4.path()}) {
+      auto r = run(mkfs_f2sc() + " -q " + name);
+      INFO(r.output);
+      CHECK(r.status == 1);
+      CHECK(r.output.find("a filesystem (ext4); use -f") != std::string::npos);
+    }
+    CHECK(run("blkid -p -s TYPE -o value " + ext4.path()).output == "ext4\n");  // untouched
+    // --size on an existing image would resize it: refused the same way.
+    CHECK(run(mkfs_f2sc() + " -q --size 128M " + ext4.path()).status == 1);
+    REQUIRE(run(mkfs_f2sc() + " -q -f " + ext4.path()).status == 0);
+    CHECK(run("blkid -p -s TYPE -o value " + ext4.path()).output == "f2fs\n");
+  }
+  // A DOS partition table: one Linux partition and the boot signature.
+  TempImage disk(64 << 20);
+  {
+    std::fstream f(disk.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const unsigned char entry[16] = {0, 0, 0, 0, 0x83, 0, 0, 0, 0, 8, 0, 0, 0, 0x50, 0, 0};
+    f.seekp(446);
+    f.write(reinterpret_cast<const char*>(entry), sizeof entry);
+    f.seekp(510);
+    f.write("\x55\xaa", 2);
+  }
+  auto r = run(mkfs_f2sc() + " -q " + disk.path());
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("a partition table (dos)") != std::string::npos);
+  // An image of zeros holds nothing: no -f needed.
+  TempImage zeros(64 << 20);
+  CHECK(run(mkfs_f2sc() + " -q " + zeros.path()).status == 0);
+}
+
 TEST_CASE("mkfs.f2sc --size creates a sparse image; -t 0 zero-fills metadata") {
   TempImage dir_anchor(0);
   std::string path = dir_anchor.path() + ".img";

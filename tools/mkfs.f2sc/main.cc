@@ -1,7 +1,7 @@
 // mkfs.f2sc: format an image file or block device as F2FS (the layout of mkfs.f2fs 1.15).
 //
-// Exit status: 0 formatted; 1 failure (device error, too small, existing filesystem
-// without -f); 2 bad usage.
+// Exit status: 0 formatted; 1 failure (device error, too small, existing filesystem or
+// partition table without -f); 2 bad usage.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "blockdev/uri.h"
+#include "existing_fs.h"
 #include "segment/mkfs.h"
 
 namespace {
@@ -25,6 +27,23 @@ constexpr int kExitUsage = 2;
 int die(int code, const std::string& msg) {
   std::cerr << "mkfs.f2sc: " << msg << "\n";
   return code;
+}
+
+// Without -f, mkfs overwrites nothing that looks like a filesystem or a partition table:
+// libblkid's probe where the device is a path (as mkfs.f2fs), and the F2FS superblock check
+// on every device. Returns the exit code when it must stop.
+std::optional<int> refuse_existing(const std::string& device, f2sc::blockdev::BlockDevice* dev) {
+  if (auto path = f2sc::mkfs::probe_path(device)) {
+    auto found = f2sc::mkfs::existing_signature(*path);
+    if (!found) return die(kExitFailed, found.error().message + "; use -f to format anyway");
+    if (*found)
+      return die(kExitFailed, device + " appears to contain " + **found + "; use -f to overwrite");
+  }
+  if (dev == nullptr) return std::nullopt;
+  auto has = f2sc::segment::has_f2fs_superblock(*dev);
+  if (!has) return die(kExitFailed, has.error().message);
+  if (*has) return die(kExitFailed, device + " holds an F2FS filesystem; use -f to overwrite");
+  return std::nullopt;
 }
 
 // Creates (or extends) a sparse image file of `bytes` bytes.
@@ -53,11 +72,16 @@ int main(int argc, char** argv) {
   uint32_t segs_per_sec = 1, secs_per_zone = 1;
   int trim = 1;
   app.add_option("device", device, "image file, block device, or f2sc device URI")->required();
-  app.add_flag("-f,--force", force, "overwrite an existing filesystem");
+  app.add_flag("-f,--force", force,
+               "overwrite an existing filesystem or partition table (found by libblkid, as "
+               "mkfs.f2fs does, and by an F2FS superblock check)");
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
+  app.footer(
+      "Exit status: 0 formatted; 1 failure (device error, too small, existing filesystem\n"
+      "without -f); 2 bad usage.");
   app.add_option("-l,--label", label, "volume label");
   app.add_option("-o,--overprovision", overprovision,
-                 "overprovision ratio in percent (default: the best, as mkfs.f2fs)")
+                 "overprovision ratio in percent (default, or 0: the best, as mkfs.f2fs)")
       ->check(CLI::Range(0.0, 99.0));
   app.add_option("-s,--segs-per-section", segs_per_sec, "segments per section (GC unit)")
       ->check(CLI::Range(1u, 4096u));
@@ -99,21 +123,14 @@ int main(int argc, char** argv) {
     if (exists && !force) {
       // Never resize somebody's filesystem without -f.
       auto dev = f2sc::blockdev::open_device(device);
-      if (dev) {
-        auto has = f2sc::segment::has_f2fs_superblock(**dev);
-        if (has && *has)
-          return die(kExitFailed, device + " holds an F2FS filesystem; use -f to overwrite");
-      }
+      if (auto code = refuse_existing(device, dev ? dev->get() : nullptr)) return *code;
     }
     if (auto s = make_image_file(device, *bytes); !s) return die(kExitFailed, s.error().message);
   }
   auto dev = f2sc::blockdev::open_device(device);
   if (!dev) return die(kExitFailed, dev.error().message);
-  if (!force) {
-    auto has = f2sc::segment::has_f2fs_superblock(**dev);
-    if (!has) return die(kExitFailed, has.error().message);
-    if (*has) return die(kExitFailed, device + " holds an F2FS filesystem; use -f to overwrite");
-  }
+  if (!force)
+    if (auto code = refuse_existing(device, dev->get())) return *code;
   const bool show_progress =
       !quiet && isatty(STDERR_FILENO) && (*dev)->size_bytes() >= (8ull << 30);
   if (show_progress) {
