@@ -180,7 +180,8 @@ int run_fs_bench(int argc, char** argv) {
   std::string device, seq_text = "128M";
   Config c;
   app.add_option("--device", device,
-                 "device URI (default: file: image of --size in $TMPDIR, removed afterwards)");
+                 "device URI, reformatted and overwritten (default: a file: image of --size in "
+                 "$TMPDIR or /tmp, removed afterwards)");
   app.add_option("--files", c.files, "small files to create")->capture_default_str();
   app.add_option("--seq-size", seq_text, "sequential file size")->capture_default_str();
   app.add_option("--random-ops", c.random_ops, "4 KiB random overwrites")->capture_default_str();

@@ -452,7 +452,8 @@ int run_gc_bench(int argc, char** argv) {
   std::vector<uint32_t> fills{80, 90};
   app.add_option("--dir", dir, "directory for the file device (default $TMPDIR or /var/tmp)");
   app.add_option("--sections", sections, "sections to collect per run")->capture_default_str();
-  app.add_option("--fill", fills, "fill levels in percent of user capacity");
+  app.add_option("--fill", fills, "fill levels in percent of user capacity (default: 80 90)")
+      ->check(CLI::Range(1, 95));
   app.add_option("--copy-threads", copy_threads,
                  "copy engine threads for asynchronous copies (GC requests in progress at once)")
       ->capture_default_str();

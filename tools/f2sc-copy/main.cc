@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
       "emulated with read+write otherwise or with --emulate. Addresses and lengths are in\n"
       "device blocks.",
       "f2sc-copy"};
+  app.footer(
+      "Exit status: 0 copied; 1 the device failed the copy; 2 bad usage or a bad request\n"
+      "(nothing is written).");
   std::string device;
   std::string dst_text;
   std::vector<std::string> range_texts;
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--range", range_texts,
                  "a source range SRC:LEN (decimal blocks); repeat for more, copied in order")
       ->required();
-  app.add_flag("--emulate", emulate, "force read+write emulation (copy_offload=0)");
+  app.add_flag("--emulate", emulate, "force read+write emulation (as the device option offload=0)");
   app.add_option("--block-size", block_size,
                  "block size in bytes of an image file: 512 or 4096 (default 4096)");
   app.add_option("--queue-depth", queue_depth, "commands in flight (default 8)");

@@ -210,6 +210,7 @@ int run(int argc, char** argv) {
   CLI::App app{"f2sc-ctl: runtime control of an f2sc-fuse mount"};
   app.fallthrough();
   app.require_subcommand(1);
+  app.footer("Exit status: 0 done; 1 refused or failed (with a message on stderr); 2 bad usage.");
   std::string mountpoint;
   bool json = false;
   app.add_option("mountpoint", mountpoint, "where f2sc-fuse mounted the filesystem")->required();
@@ -229,7 +230,8 @@ int run(int argc, char** argv) {
   CLI::App* set = app.add_subcommand(
       "set",
       "change a setting: copy_offload=on|off, bg_gc=on|off, gc_policy=greedy|cost-benefit|age, "
-      "gc_urgent=on|off, max_copy_sectors=N, max_copy_nr_ranges=N, max_copy_range_sectors=N, "
+      "gc_urgent=on|off, max_copy_sectors=N, max_copy_nr_ranges=N, max_copy_range_sectors=N "
+      "(the copy limits, in device blocks as f2sc's limits are, not 512-byte sectors), "
       "gc_min_sleep_time=MS, gc_max_sleep_time=MS, gc_no_gc_sleep_time=MS, "
       "gc_urgent_sleep_time=MS (the background GC's sleeps, as F2FS's sysfs)");
   std::string kv;

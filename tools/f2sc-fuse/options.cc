@@ -263,7 +263,8 @@ std::string usage(const std::string& prog) {
          "noauto, user, _netdev, nofail and rw are accepted and ignored.\n"
          "\n"
          "Exit status: 0 after a clean unmount; 1 when the device, the filesystem or the\n"
-         "mount fails (or the final checkpoint cannot be written); 2 on bad usage.\n";
+         "mount fails (or the final checkpoint cannot be written), or when libfuse refuses\n"
+         "the mountpoint or an -o option it handles; 2 on bad usage of f2sc's own options.\n";
 }
 
 std::vector<std::string> fuse_args(const Options& o, const std::string& prog) {

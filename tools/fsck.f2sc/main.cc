@@ -46,13 +46,17 @@ int main(int argc, char** argv) {
   bool dry_run = false, preen = false, auto_fix = false, yes = false, force = false, json = false,
        quiet = false;
   app.add_option("device", device, "image file, block device, or f2sc device URI")->required();
-  app.add_flag("-n,--dry-run", dry_run, "check only; never write");
+  app.add_flag("-n,--dry-run", dry_run, "check only; never write (the default without -p/-a/-y)");
   app.add_flag("-p", preen, "fix what is safe without asking (counts and maps)");
   app.add_flag("-a", auto_fix, "same as -p");
-  app.add_flag("-y", yes, "fix everything");
-  app.add_flag("-f,--force", force, "check even when the image is marked clean");
+  app.add_flag("-y", yes, "fix every finding that has a fix (the rest are reported)");
+  app.add_flag("-f,--force", force, "with -p/-a: check even when the image is marked clean");
   app.add_flag("--json", json, "print the report as JSON on stdout");
   app.add_flag("-q,--quiet", quiet, "print only findings");
+  app.footer(
+      "Exit status (as e2fsck): 0 clean; 1 errors corrected; 4 errors left uncorrected; 8\n"
+      "operational error (device missing or failing, no valid superblock or checkpoint); 16\n"
+      "usage error.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
