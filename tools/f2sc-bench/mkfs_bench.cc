@@ -51,7 +51,9 @@ int run_mkfs_bench(int argc, char** argv) {
       argv[0]};
   BenchOptions opts;
   opts.size_text = "64G";
-  add_common_options(app, opts, "largest image size");
+  add_common_options(app, opts,
+                     "runs the 1, 16 and 64 GiB images up to this size (below 1G: one image of "
+                     "this size)");
   std::string dir, ours = F2SC_MKFS_PATH, theirs = "mkfs.f2fs";
   app.add_option("--dir", dir, "directory for the images (default $TMPDIR or /var/tmp)");
   app.add_option("--mkfs-f2sc", ours, "mkfs.f2sc binary")->capture_default_str();

@@ -217,13 +217,15 @@ int run(int argc, char** argv) {
   app.add_flag("--json", json, "print JSON instead of a table");
 
   CLI::App* status = app.add_subcommand("status", "GC and copy statistics, limits, settings");
-  CLI::App* gc = app.add_subcommand("gc", "collect N sections now (default 1)");
+  CLI::App* gc = app.add_subcommand(
+      "gc", "collect N sections now (default 1) with the mount's background policy");
   uint32_t sections = 1;
   bool sync = false;
   std::string policy;
   gc->add_option("N", sections, "sections to collect")->check(CLI::Range(1u, 1u << 20));
   gc->add_flag("--sync", sync,
-               "foreground GC (the mount's foreground policy); fails when no section was freed");
+               "as foreground GC, with the mount's foreground policy (greedy by default); exit 1 "
+               "when no section was freed");
   gc->add_option("--policy", policy, "greedy, cost-benefit or age for this call")
       ->check(CLI::IsMember({"greedy", "cost-benefit", "cb", "age", "age-threshold", "atgc"}));
   CLI::App* checkpoint = app.add_subcommand("checkpoint", "write a checkpoint now");
