@@ -54,7 +54,11 @@ void make_tree(const std::filesystem::path& root, uint32_t files, uint64_t seed)
 }
 
 int run_fsck_bench(int argc, char** argv) {
-  CLI::App app{"Times fsck.f2sc -n against fsck.f2fs --dry-run on one populated image.", argv[0]};
+  CLI::App app{
+      "Times fsck.f2sc -n against fsck.f2fs --dry-run on one image that mkfs.f2fs and\n"
+      "sload.f2fs (from PATH) make and fill with a tree of --files files, built in\n"
+      "DIR/f2sc-bench-fsck (removed first).",
+      argv[0]};
   BenchOptions opts;
   opts.size_text = "4G";
   add_common_options(app, opts, "image size");
