@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
   app.footer(
       "Exit status: 0 formatted; 1 failure (device error, too small, existing filesystem\n"
-      "without -f); 2 bad usage.");
+      "or partition table without -f); 2 bad usage.");
   app.add_option("-l,--label", label, "volume label");
   app.add_option("-o,--overprovision", overprovision,
                  "overprovision ratio in percent (default, or 0: the best, as mkfs.f2fs)")
