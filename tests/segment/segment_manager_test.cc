@@ -40,16 +40,22 @@ Summary owner(uint32_t i) {
   return Summary{1000 + i, 0, static_cast<uint16_t>(i % 1018)};
 }
 
+// Blocks 0..n-1 of owner(i), one at a time in the warm data log; their addresses.
+std::vector<uint32_t> allocate_warm_data(SegmentManager& sm, uint32_t n) {
+  std::vector<uint32_t> addrs;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto a = sm.allocate(Log::kWarmData, owner(i));
+    REQUIRE(a);
+    addrs.push_back(*a);
+  }
+  return addrs;
+}
+
 TEST_CASE("LFS allocation fills a segment in order and survives a checkpoint") {
   auto dev = fresh();
   auto sm = load(*dev);
   const Layout& L = sm->layout();
-  std::vector<uint32_t> addrs;
-  for (uint32_t i = 0; i < 1200; ++i) {
-    auto a = sm->allocate(Log::kWarmData, owner(i));
-    REQUIRE(a);
-    addrs.push_back(*a);
-  }
+  const std::vector<uint32_t> addrs = allocate_warm_data(*sm, 1200);
   for (size_t i = 1; i < 512; ++i) CHECK(addrs[i] == addrs[i - 1] + 1);
   CHECK(L.blkoff_of(addrs[512]) == 0);  // a new segment
   CHECK(L.segno_of(addrs[512]) != L.segno_of(addrs[511]));
@@ -82,12 +88,7 @@ TEST_CASE("invalidate_blocks invalidates every valid block and reports the first
   auto dev = fresh();
   auto sm = load(*dev);
   const Layout& L = sm->layout();
-  std::vector<uint32_t> addrs;
-  for (uint32_t i = 0; i < 600; ++i) {
-    auto a = sm->allocate(Log::kWarmData, owner(i));
-    REQUIRE(a);
-    addrs.push_back(*a);
-  }
+  const std::vector<uint32_t> addrs = allocate_warm_data(*sm, 600);
   const uint32_t segno = L.segno_of(addrs[0]);
   CHECK(sm->segment_valid_map(segno).count() == kBlocksPerSeg);
   const uint64_t valid = sm->valid_blocks();  // ours and mkfs's root
